@@ -1,0 +1,147 @@
+# emo: face images -> shards -> augmented shards -> a trained emotion CNN.
+#
+# Layout (the dependency rule): formats/ needs only libc + its codecs; ingest/,
+# augment/ and train/ use formats/ headers, never each other's (emopredict, a
+# program, links both train/ and ingest/). Every directory's *.c files form
+# its library; every <dir>/cli/NAME.c is the program NAME; every
+# tests/test_*.c is one Check suite; tests/bench/*.c are benchmarks.
+# New files are picked up by wildcard: no list to keep by hand.
+#
+#   make            build everything into build/
+#   make test       run the Check suites (the README's test command)
+#   make asan       the same suites under ASan+UBSan (build-asan/)
+#   make valgrind   the suites under valgrind memcheck
+#   make bench      print each stage's throughput (needs ../shared/data)
+#   make deps       install missing Debian packages (root) or print the command
+#   make install PREFIX=/usr/local
+#
+# Toggles: OMP=0 builds without OpenMP; SAN=1 builds with sanitizers;
+# DEBUG=1 builds -O0.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OMP     ?= 1
+SAN     ?= 0
+DEBUG   ?= 0
+VERSION := 0.1.0
+
+PKGS := libpng libjpeg libzstd jansson libxxhash libxml-2.0 libcurl openblas
+
+# -march=native only if the compiler takes it (llm.c's probe): CI builds and
+# runs on the same machine, so the binaries never travel.
+NATIVE := $(shell $(CC) -march=native -x c -E /dev/null >/dev/null 2>&1 && echo -march=native)
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fno-strict-aliasing \
+               -DEMO_VERSION='"$(VERSION)"' -Iformats -Iingest -Iaugment -Itrain -Itests/support \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ifeq ($(DEBUG),1)
+  OPT := -O0
+else
+  OPT := -O2 $(NATIVE)
+endif
+ifeq ($(OMP),1)
+  OMPFLAGS := -fopenmp
+endif
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  BUILD := build-asan
+endif
+# ISO C mode already disables FP contraction; say it anyway: the face detector
+# must reproduce OpenCV's float32 sums bit for bit, so no FMA may be fused in.
+CFLAGS  := $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) -ffp-contract=off $(EXTRA_CFLAGS)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+TESTLIBS := $(shell pkg-config --libs check 2>/dev/null)
+LDFLAGS += $(OMPFLAGS) $(SANFLAGS)
+
+MODULES := formats ingest augment train
+lib_srcs = $(wildcard $(1)/*.c)
+lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+LIB_formats := $(BUILD)/lib/libemo.a
+LIB_ingest  := $(BUILD)/lib/libemoface.a
+LIB_augment := $(BUILD)/lib/libemoaug.a
+LIB_train   := $(BUILD)/lib/libemonet.a
+ALL_LIBS := $(LIB_train) $(LIB_augment) $(LIB_ingest) $(LIB_formats)
+
+PROG_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/cli/*.c))
+PROGS     := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
+TEST_SRCS := $(wildcard tests/test_*.c)
+TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+HDRS      := $(foreach m,$(MODULES),$(wildcard $(m)/*.h))
+TEST_HDRS := $(wildcard tests/support/*.h)
+
+.PHONY: all test asan valgrind bench deps install clean check-deps fuzz
+all: check-deps $(PROGS) $(TESTS) $(BENCHES)
+
+check-deps:
+	@sh scripts/deps.sh --check
+
+deps:
+	@sh scripts/deps.sh
+
+# Per-module extra flags. train/ (the CNN) may fuse multiply-adds: it is
+# checked against PyTorch to 1e-4, not bit for bit.
+$(BUILD)/obj/train/%.o: CFLAGS += -ffp-contract=fast -O3
+
+$(BUILD)/obj/%.o: %.c $(HDRS) $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+define lib_rule
+$(LIB_$(1)): $(call lib_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+endef
+$(foreach m,$(MODULES),$(eval $(call lib_rule,$(m))))
+
+# Every program links every library; the archive order lets the linker pull
+# only what a program uses.
+$(BUILD)/bin/%: $(BUILD)/obj/formats/cli/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bin/%: $(BUILD)/obj/ingest/cli/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bin/%: $(BUILD)/obj/augment/cli/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bin/%: $(BUILD)/obj/train/cli/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/support/test_support.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(TESTLIBS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+.SECONDARY:
+
+# Each suite runs in its own process; the run fails if any suite fails.
+# Suites find the programs in EMO_BIN and test data in tests/data.
+test: all
+	@sh scripts/run_tests.sh $(BUILD) $(TESTS)
+
+asan:
+	$(MAKE) SAN=1 test
+
+valgrind: all
+	@VALGRIND=1 sh scripts/run_tests.sh $(BUILD) $(TESTS)
+
+bench: all
+	@sh tests/bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/emo
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(ALL_LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(HDRS) $(DESTDIR)$(PREFIX)/include/emo/
+	@if [ -d man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf build build-asan
