@@ -72,7 +72,7 @@ BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 HDRS      := $(foreach m,$(MODULES),$(wildcard $(m)/*.h))
 TEST_HDRS := $(wildcard tests/support/*.h)
 
-.PHONY: all test asan valgrind bench deps install clean check-deps fuzz
+.PHONY: all test asan valgrind bench deps install clean check-deps fuzz compare-opencv
 all: check-deps $(PROGS) $(TESTS) $(BENCHES)
 
 check-deps:
@@ -135,6 +135,10 @@ valgrind: all
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
+
+# Face boxes against OpenCV's own detectMultiScale (needs python3-opencv).
+compare-opencv: all
+	@sh tests/compare/compare_opencv.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/emo
