@@ -42,6 +42,12 @@ else
 endif
 ifeq ($(OMP),1)
   OMPFLAGS := -fopenmp
+else
+  OMPFLAGS := -Wno-unknown-pragmas
+endif
+# FUZZ=1: clang with libFuzzer's coverage hooks (make fuzz sets it).
+ifeq ($(FUZZ),1)
+  SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer
 endif
 ifeq ($(SAN),1)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -69,11 +75,14 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCHES   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+REPLAYS   := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
 HDRS      := $(foreach m,$(MODULES),$(wildcard $(m)/*.h))
 TEST_HDRS := $(wildcard tests/support/*.h)
 
-.PHONY: all test asan valgrind bench deps install clean check-deps fuzz compare-opencv
-all: check-deps $(PROGS) $(TESTS) $(BENCHES)
+.PHONY: fuzzers all test asan valgrind bench deps install clean check-deps fuzz compare-opencv
+all: check-deps $(PROGS) $(TESTS) $(BENCHES) $(REPLAYS)
 
 check-deps:
 	@sh scripts/deps.sh --check
@@ -120,18 +129,34 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Fuzz targets: the libFuzzer binaries (clang, make fuzz) and, in every
+# normal build, the same targets linked with a plain main() that replays the
+# committed corpus and crash regressions (zstd's way), run by make test.
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/support/replay_main.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 .SECONDARY:
 
 # Each suite runs in its own process; the run fails if any suite fails.
 # Suites find the programs in EMO_BIN and test data in tests/data.
 test: all
-	@sh scripts/run_tests.sh $(BUILD) $(TESTS)
+	@sh scripts/run_tests.sh $(BUILD) $(TESTS) $(REPLAYS)
 
 asan:
 	$(MAKE) SAN=1 test
 
 valgrind: all
 	@VALGRIND=1 sh scripts/run_tests.sh $(BUILD) $(TESTS)
+
+FUZZ_SECONDS ?= 30
+fuzzers: $(FUZZERS)
+fuzz:
+	$(MAKE) CC=clang BUILD=build-fuzz OMP=0 FUZZ=1 fuzzers
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
