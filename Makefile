@@ -26,6 +26,19 @@ SAN     ?= 0
 DEBUG   ?= 0
 VERSION := 0.1.0
 
+# Missing Debian packages are installed before anything else is parsed (as
+# root; otherwise the exact apt-get command is printed and make stops), so
+# `make`, `make test` and `make demo` work on a fresh machine as they are.
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+ifndef EMO_DEPS_CHECKED
+  DEPS_OK := $(shell sh scripts/deps.sh >&2 && echo yes)
+  ifneq ($(DEPS_OK),yes)
+    $(error missing system packages (see above))
+  endif
+  export EMO_DEPS_CHECKED := 1
+endif
+endif
+
 PKGS := libpng libjpeg libzstd jansson libxxhash libxml-2.0 libcurl openblas
 
 # -march=native only if the compiler takes it (llm.c's probe): CI builds and
@@ -81,11 +94,8 @@ REPLAYS   := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
 HDRS      := $(foreach m,$(MODULES),$(wildcard $(m)/*.h))
 TEST_HDRS := $(wildcard tests/support/*.h)
 
-.PHONY: fuzzers all test asan valgrind bench deps install clean check-deps fuzz compare-opencv
-all: check-deps $(PROGS) $(TESTS) $(BENCHES) $(REPLAYS)
-
-check-deps:
-	@sh scripts/deps.sh --check
+.PHONY: fuzzers all test asan valgrind bench deps install clean fuzz compare-opencv
+all: $(PROGS) $(TESTS) $(BENCHES) $(REPLAYS)
 
 deps:
 	@sh scripts/deps.sh
