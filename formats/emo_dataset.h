@@ -23,6 +23,9 @@
 
 /*-*** Manifest ***/
 
+#define EMO_DATASET_FORMAT_VERSION 1
+#define EMO_MANIFEST_NAME "manifest.json"
+
 typedef struct {
     char *name;             /* "shard-00000.emo" */
     uint64_t records;
@@ -47,6 +50,10 @@ typedef struct {
 /* Loads DIR/manifest.json. Missing manifest: EMO_ERR_NOT_FOUND naming it. */
 EmoStatus emo_manifest_load(const char *dir, EmoManifest *m, EmoError *err);
 void emo_manifest_free(EmoManifest *m);
+
+/* Writes DIR/manifest.json atomically (the writer uses this; tools that fix
+ * up a manifest may too). class_names must all be set. */
+EmoStatus emo_manifest_save(const char *dir, const EmoManifest *m, EmoError *err);
 
 /*-*** Writer ***/
 
