@@ -140,6 +140,7 @@ typedef struct {
     int truncated;            /* the read callback ran out of data */
     int too_large;            /* our own header check failed */
     int unsupported;          /* a layout we do not convert */
+    int nomem;
     char msg[EMO_ERROR_MSG_MAX]; /* libpng's error text */
 } PngDec;
 
@@ -171,6 +172,9 @@ static int png_dec_run(PngDec *d)
 {
     if (setjmp(png_jmpbuf(d->png))) return 0;
     png_set_read_fn(d->png, d, png_read_mem);
+    /* libpng's own limit (1,000,000 per side) would call a 2M-wide header
+     * a bad PNG; lift it so our pixel limit decides, as TOO_LARGE. */
+    png_set_user_limits(d->png, 0x7fffffffu, 0x7fffffffu);
     png_read_info(d->png, d->info);
 
     png_uint_32 w = png_get_image_width(d->png, d->info);
@@ -215,7 +219,7 @@ static int png_dec_run(PngDec *d)
     d->buf = malloc(rowbytes * h);
     d->rows = malloc(sizeof *d->rows * h);
     if (!d->buf || !d->rows) {
-        snprintf(d->msg, sizeof d->msg, "out of memory");
+        d->nomem = 1;
         return 0;
     }
     for (png_uint_32 y = 0; y < h; y++) d->rows[y] = d->buf + (size_t)y * rowbytes;
@@ -248,7 +252,7 @@ static EmoStatus decode_png(const uint8_t *data, size_t size, const char *name, 
             s = emo_error_set(err, EMO_ERR_CORRUPT, "%s: truncated PNG (%zu bytes)", name, size);
         else if (d.unsupported)
             s = emo_error_set(err, EMO_ERR_UNSUPPORTED, "%s: %s", name, d.msg);
-        else if (!d.buf || !d.rows)
+        else if (d.nomem)
             s = emo_error_set(err, EMO_ERR_NOMEM, "%s: out of memory decoding PNG", name);
         else
             s = emo_error_set(err, EMO_ERR_CORRUPT, "%s: bad PNG: %s", name, d.msg);

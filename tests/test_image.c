@@ -589,6 +589,47 @@ START_TEST(jpeg_cmyk_adobe_inverted)
 }
 END_TEST
 
+START_TEST(jpeg_progressive_gray_and_gray_to_rgb)
+{
+    /* A progressive grayscale JPEG written with libjpeg directly. */
+    int w = 40, h = 24;
+    uint8_t *px = smooth_image(w, h, 1);
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    unsigned char *jpg = NULL;
+    unsigned long n = 0;
+    jpeg_mem_dest(&ci, &jpg, &n);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 1;
+    ci.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 98, TRUE);
+    jpeg_simple_progression(&ci);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = px + (size_t)ci.next_scanline * w;
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+
+    EmoImage g, rgb;
+    decode_ok(jpg, n, 1, w, h, &g);
+    for (int i = 0; i < w * h; i++)
+        ck_assert_msg(abs(g.pixels[i] - px[i]) <= 4, "pixel %d: %d vs %d", i, g.pixels[i], px[i]);
+    decode_ok(jpg, n, 3, w, h, &rgb);
+    for (int i = 0; i < w * h; i++)
+        for (int c = 0; c < 3; c++) ck_assert_int_eq(rgb.pixels[3 * i + c], g.pixels[i]);
+    emo_image_free(&g);
+    emo_image_free(&rgb);
+    free(jpg);
+    free(px);
+}
+END_TEST
+
 /*-*** Bad input ***/
 
 static uint8_t *noise_png(int w, int h, size_t *n)
@@ -677,6 +718,10 @@ START_TEST(png_bad_crc_is_corrupt)
     EmoError err;
     ck_assert_int_eq(decode(png, n, 1, &img, &err), EMO_ERR_CORRUPT);
     ck_assert_ptr_nonnull(strstr(err.msg, "test"));
+    png[n / 2] ^= 0x5a;
+    png[20] ^= 0x01; /* IHDR height, before any pixel buffer exists */
+    ck_assert_int_eq(decode(png, n, 1, &img, &err), EMO_ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "IHDR"));
     free(png);
 }
 END_TEST
@@ -757,6 +802,14 @@ START_TEST(huge_headers_are_rejected_before_decoding)
     ck_assert_int_eq(decode(png, n, 1, &img, &err), EMO_ERR_TOO_LARGE);
     ck_assert_ptr_nonnull(strstr(err.msg, "100000x100000"));
     ck_assert_ptr_null(img.pixels);
+    /* Over libpng's default 1,000,000-per-side limit (2M x 40 = 80 MP): still
+     * our TOO_LARGE, not libpng's "exceeds user limit" error. */
+    put_be32(png + 16, 2000000);
+    put_be32(png + 20, 40);
+    put_be32(png + 29, crc32_ref(png + 12, 17));
+    EmoStatus s = decode(png, n, 1, &img, &err);
+    ck_assert_msg(s == EMO_ERR_TOO_LARGE, "got %s: %s", emo_status_name(s), err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "2000000x40"));
     free(png);
 
     /* JPEG: SOF0 holds height then width in 16 bits (max 65535); claim
@@ -850,6 +903,7 @@ int main(void)
     tcase_add_test(enc, encode_rejects_bad_arguments);
     tcase_add_test(enc, save_png_and_jpeg_files);
     tcase_add_test(enc, jpeg_cmyk_adobe_inverted);
+    tcase_add_test(enc, jpeg_progressive_gray_and_gray_to_rgb);
     suite_add_tcase(s, enc);
     TCase *bad = tcase_create("bad-input");
     tcase_add_test(bad, truncated_files_are_corrupt_and_named);
