@@ -1,0 +1,442 @@
+/* emodetect: run the cascade face detector (and eye alignment) over images
+ * and print the boxes as TSV; the command-line face of ingest/face_*.
+ *
+ * Used to compare with OpenCV (tests/compare/compare_opencv.sh), to
+ * benchmark (tests/bench/bench_detect.sh) and to look at aligned crops.
+ * Images are decoded first and detection is timed on its own, as
+ * opencv_detect.py does, so the summary line compares like with like. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emo_fs.h"
+#include "emo_image.h"
+#include "face_align.h"
+#include "face_detect.h"
+
+#define DEFAULT_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+#define DEFAULT_EYE "/usr/share/opencv4/haarcascades/haarcascade_eye.xml"
+#define DEFAULT_EYE_FALLBACK "/usr/share/opencv4/haarcascades/haarcascade_eye_tree_eyeglasses.xml"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: emodetect [options] DIR|FILE...\n"
+"\n"
+"Detects faces with an OpenCV cascade (reimplemented; no OpenCV needed, only\n"
+"its XML files) in PNG/JPEG images and prints one TSV line per box:\n"
+"    path  x  y  w  h\n"
+"DIR arguments are walked recursively (.png .jpg .jpeg, sorted) and their\n"
+"images are printed relative to DIR, as opencv_detect.py does; FILE paths\n"
+"are printed as given. With --align each line also has the eye positions\n"
+"used and the eye angle (or '-' five times when no eye pair was found):\n"
+"    path  x  y  w  h  left_x  left_y  right_x  right_y  angle_deg\n"
+"\n"
+"Detector (cv2.CascadeClassifier.detectMultiScale's parameters and defaults):\n"
+"  --cascade FILE        cascade XML (default %s)\n"
+"  --scale-factor F      pyramid step, > 1 (default 1.1)\n"
+"  --min-neighbors N     keep boxes with more than N raw windows; 0 = raw windows (default 3)\n"
+"  --min-size N|WxH      smallest box (default 0 = none)\n"
+"  --max-size N|WxH      largest box (default 0 = the image size)\n"
+"  --threads N           OpenMP threads per image (default 0 = all cores)\n"
+"  --largest             keep only the largest box per image\n"
+"\n"
+"Alignment (eyes found with an eye cascade inside the face box; the face\n"
+"is rotated so the eyes are level and scaled to a fixed eye template):\n"
+"  --align               print eye positions and angle after each box\n"
+"  --align-out DIR       write each aligned crop as DIR/<path>.<i>.png (implies --align)\n"
+"  --eye-cascade FILE    eye cascade (default %s)\n"
+"  --eye-fallback FILE   tried when the first finds no pair (default %s;\n"
+"                        'none' to disable)\n"
+"  --out-size N          aligned crop size (default 48)\n"
+"  --margin F            fallback crop: box grown by F*size per side (default %.2f)\n"
+"  --residual            re-detect eyes on each aligned crop (upscaled) and print\n"
+"                        their angle as one more column ('-' if not found)\n"
+"\n"
+"Output:\n"
+"  --out FILE            write the TSV to FILE (atomically) instead of stdout\n"
+"  --quiet               no summary line on stderr\n"
+"  --help, --version\n"
+"\n"
+"A summary line goes to stderr: images, with_face, faces, detect_s (detection\n"
+"and alignment time, images already decoded), images_per_s, threads.\n"
+"Exit status: 0 ok, 1 an image or cascade failed, 2 usage.\n",
+            DEFAULT_CASCADE, DEFAULT_EYE, DEFAULT_EYE_FALLBACK, FACE_ALIGN_DEFAULT_MARGIN);
+}
+
+/* One input image: path to open and the name to print. */
+typedef struct {
+    char *path;
+    char *name;
+} Input;
+
+typedef struct {
+    Input *v;
+    int n, cap;
+} InputList;
+
+static int add_input(InputList *l, const char *path, const char *name)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 256;
+        Input *nv = realloc(l->v, (size_t)cap * sizeof *nv);
+        if (!nv) return -1;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n].path = strdup(path);
+    l->v[l->n].name = strdup(name);
+    if (!l->v[l->n].path || !l->v[l->n].name) return -1;
+    l->n++;
+    return 0;
+}
+
+static int is_image_name(const char *n)
+{
+    const char *dot = strrchr(n, '.');
+    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
+}
+
+/* Recursive walk; `rel` is the path relative to the root argument. */
+static int walk(InputList *l, const char *dir, const char *rel)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "emodetect: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char *full = emo_path_join(dir, e->d_name);
+        char *r = rel[0] ? emo_path_join(rel, e->d_name) : strdup(e->d_name);
+        struct stat st;
+        if (!full || !r) rc = -1;
+        else if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) rc |= walk(l, full, r);
+        else if (is_image_name(e->d_name) && add_input(l, full, r) != 0) rc = -1;
+        free(full);
+        free(r);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int cmp_input(const void *a, const void *b)
+{
+    return strcmp(((const Input *)a)->path, ((const Input *)b)->path);
+}
+
+static int parse_size(const char *s, int *w, int *h)
+{
+    char *end;
+    long a = strtol(s, &end, 10);
+    if (end == s || a < 0 || a > 1000000) return -1;
+    long b = a;
+    if (*end == 'x' || *end == 'X') {
+        const char *p = end + 1;
+        b = strtol(p, &end, 10);
+        if (end == p || b < 0 || b > 1000000) return -1;
+    }
+    if (*end) return -1;
+    *w = (int)a;
+    *h = (int)b;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "a/b/c.png" -> "a_b_c.png": one flat folder of crops. */
+static char *crop_name(const char *dir, const char *name, int i)
+{
+    size_t n = strlen(name);
+    char *flat = malloc(n + 32);
+    if (!flat) return NULL;
+    for (size_t k = 0; k < n; k++) flat[k] = name[k] == '/' ? '_' : name[k];
+    snprintf(flat + n, 32, ".%d.png", i);
+    char *p = emo_path_join(dir, flat);
+    free(flat);
+    return p;
+}
+
+enum {
+    OPT_CASCADE = 256, OPT_SCALE, OPT_NEIGH, OPT_MIN, OPT_MAX, OPT_THREADS, OPT_LARGEST, OPT_ALIGN,
+    OPT_ALIGN_OUT, OPT_EYE, OPT_EYE_FB, OPT_OUT_SIZE, OPT_MARGIN, OPT_OUT, OPT_QUIET, OPT_HELP,
+    OPT_VERSION, OPT_RESIDUAL
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"cascade", required_argument, 0, OPT_CASCADE},
+        {"scale-factor", required_argument, 0, OPT_SCALE},
+        {"min-neighbors", required_argument, 0, OPT_NEIGH},
+        {"min-size", required_argument, 0, OPT_MIN},
+        {"max-size", required_argument, 0, OPT_MAX},
+        {"threads", required_argument, 0, OPT_THREADS},
+        {"largest", no_argument, 0, OPT_LARGEST},
+        {"align", no_argument, 0, OPT_ALIGN},
+        {"align-out", required_argument, 0, OPT_ALIGN_OUT},
+        {"eye-cascade", required_argument, 0, OPT_EYE},
+        {"eye-fallback", required_argument, 0, OPT_EYE_FB},
+        {"out-size", required_argument, 0, OPT_OUT_SIZE},
+        {"margin", required_argument, 0, OPT_MARGIN},
+        {"residual", no_argument, 0, OPT_RESIDUAL},
+        {"out", required_argument, 0, OPT_OUT},
+        {"quiet", no_argument, 0, OPT_QUIET},
+        {"help", no_argument, 0, OPT_HELP},
+        {"version", no_argument, 0, OPT_VERSION},
+        {0, 0, 0, 0},
+    };
+    const char *cascade_path = DEFAULT_CASCADE, *eye_path = DEFAULT_EYE, *eye_fb_path = DEFAULT_EYE_FALLBACK;
+    const char *align_out = NULL, *out_path = NULL;
+    int largest = 0, align = 0, quiet = 0, residual = 0;
+    FaceDetectParams dp;
+    face_detect_params_default(&dp);
+    FaceAlignParams ap;
+    face_align_params_default(&ap);
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case OPT_CASCADE: cascade_path = optarg; break;
+        case OPT_SCALE:
+            dp.scale_factor = strtod(optarg, &end);
+            if (end == optarg || *end || !(dp.scale_factor > 1.0) || dp.scale_factor > 100) {
+                fprintf(stderr, "emodetect: --scale-factor must be a number > 1\n");
+                return 2;
+            }
+            break;
+        case OPT_NEIGH:
+            if (parse_int(optarg, 0, 100000, &dp.min_neighbors) != 0) {
+                fprintf(stderr, "emodetect: --min-neighbors must be an integer >= 0\n");
+                return 2;
+            }
+            break;
+        case OPT_MIN:
+            if (parse_size(optarg, &dp.min_w, &dp.min_h) != 0) {
+                fprintf(stderr, "emodetect: --min-size must be N or WxH\n");
+                return 2;
+            }
+            break;
+        case OPT_MAX:
+            if (parse_size(optarg, &dp.max_w, &dp.max_h) != 0) {
+                fprintf(stderr, "emodetect: --max-size must be N or WxH\n");
+                return 2;
+            }
+            break;
+        case OPT_THREADS:
+            if (parse_int(optarg, 0, 1024, &dp.threads) != 0) {
+                fprintf(stderr, "emodetect: --threads must be an integer 0..1024\n");
+                return 2;
+            }
+            break;
+        case OPT_LARGEST: largest = 1; break;
+        case OPT_ALIGN: align = 1; break;
+        case OPT_ALIGN_OUT: align_out = optarg; align = 1; break;
+        case OPT_EYE: eye_path = optarg; break;
+        case OPT_EYE_FB: eye_fb_path = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
+        case OPT_OUT_SIZE:
+            if (parse_int(optarg, 8, 4096, &ap.out_size) != 0) {
+                fprintf(stderr, "emodetect: --out-size must be an integer 8..4096\n");
+                return 2;
+            }
+            break;
+        case OPT_MARGIN:
+            ap.margin = strtod(optarg, &end);
+            if (end == optarg || *end || !(ap.margin >= 0.0 && ap.margin <= 2.0)) {
+                fprintf(stderr, "emodetect: --margin must be a number in 0..2\n");
+                return 2;
+            }
+            break;
+        case OPT_RESIDUAL: residual = 1; align = 1; break;
+        case OPT_OUT: out_path = optarg; break;
+        case OPT_QUIET: quiet = 1; break;
+        case OPT_HELP: usage(stdout); return 0;
+        case OPT_VERSION: printf("emodetect %s\n", EMO_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    EmoError err;
+    FaceCascade *cas = NULL, *eye = NULL, *eye_fb = NULL;
+    if (face_cascade_load(cascade_path, &cas, &err) != EMO_OK) {
+        fprintf(stderr, "emodetect: %s\n", err.msg);
+        return 1;
+    }
+    if (align) {
+        if (face_cascade_load(eye_path, &eye, &err) != EMO_OK ||
+            (eye_fb_path && face_cascade_load(eye_fb_path, &eye_fb, &err) != EMO_OK)) {
+            fprintf(stderr, "emodetect: %s\n", err.msg);
+            face_cascade_free(cas);
+            face_cascade_free(eye);
+            return 1;
+        }
+        ap.eye_cascade = eye;
+        ap.eye_cascade_fallback = eye_fb;
+    }
+    if (align_out && emo_mkdir_p(align_out, &err) != EMO_OK) {
+        fprintf(stderr, "emodetect: %s\n", err.msg);
+        return 1;
+    }
+
+    /* Collect inputs: directories walked and sorted, files as given. */
+    InputList in = {0};
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "emodetect: %s: %s\n", argv[i], strerror(errno));
+            rc = 1;
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int first = in.n;
+            if (walk(&in, argv[i], "") != 0) rc = 1;
+            qsort(in.v + first, (size_t)(in.n - first), sizeof *in.v, cmp_input);
+        } else if (add_input(&in, argv[i], argv[i]) != 0) {
+            fprintf(stderr, "emodetect: out of memory\n");
+            return 1;
+        }
+    }
+
+    /* Decode everything first (timed apart), then detect. */
+    EmoImage *imgs = calloc((size_t)in.n + 1, sizeof *imgs);
+    EmoDecodeOptions dopt = {.want_channels = 1, .max_pixels = 0};
+    for (int i = 0; i < in.n; i++) {
+        if (emo_image_load(in.v[i].path, &dopt, &imgs[i], &err) != EMO_OK) {
+            fprintf(stderr, "emodetect: %s\n", err.msg);
+            rc = 1;
+        }
+    }
+
+    EmoAtomicFile af;
+    FILE *out = stdout;
+    if (out_path) {
+        if (emo_atomic_open(&af, out_path, &err) != EMO_OK) {
+            fprintf(stderr, "emodetect: %s\n", err.msg);
+            return 1;
+        }
+        out = af.fp;
+    }
+    int with_face = 0, faces = 0;
+    double t_detect = 0;
+    uint8_t *crop = malloc((size_t)ap.out_size * ap.out_size);
+    int show_progress = !quiet && isatty(2);
+    for (int i = 0; i < in.n; i++) {
+        if (!imgs[i].pixels) continue;
+        if (show_progress && i % 16 == 0) fprintf(stderr, "\r%d/%d", i, in.n);
+        FaceBox *boxes = NULL;
+        int n = 0;
+        double t0 = now_s();
+        EmoStatus st = face_detect(cas, imgs[i].pixels, imgs[i].width, imgs[i].height, imgs[i].width, &dp,
+                                   &boxes, &n, &err);
+        if (st != EMO_OK) {
+            t_detect += now_s() - t0;
+            fprintf(stderr, "emodetect: %s: %s\n", in.v[i].path, err.msg);
+            rc = 1;
+            continue;
+        }
+        if (largest && n > 1) n = 1; /* boxes are sorted largest first */
+        FaceAlignInfo *infos = NULL;
+        if (align && n > 0) {
+            infos = calloc((size_t)n, sizeof *infos);
+            for (int k = 0; k < n && infos; k++) {
+                st = face_align(imgs[i].pixels, imgs[i].width, imgs[i].height, imgs[i].width, &boxes[k], &ap,
+                                crop, &infos[k], &err);
+                if (st != EMO_OK) {
+                    fprintf(stderr, "emodetect: %s: %s\n", in.v[i].path, err.msg);
+                    rc = 1;
+                    infos[k].eyes_found = -1;
+                    continue;
+                }
+                if (align_out) {
+                    char *cp = crop_name(align_out, in.v[i].name, k);
+                    EmoImage ci = {ap.out_size, ap.out_size, 1, crop};
+                    if (!cp || emo_image_save_png(&ci, cp, &err) != EMO_OK) {
+                        fprintf(stderr, "emodetect: %s\n", cp ? err.msg : "out of memory");
+                        rc = 1;
+                    }
+                    free(cp);
+                }
+                if (residual) {
+                    infos[k].angle_deg = NAN;
+                    double ang;
+                    if (face_align_residual(crop, ap.out_size, &ap, &ang, &err) == EMO_OK)
+                        infos[k].angle_deg = (float)ang;
+                }
+            }
+        }
+        t_detect += now_s() - t0;
+        if (n > 0) with_face++;
+        faces += n;
+        for (int k = 0; k < n; k++) {
+            const FaceBox *b = &boxes[k];
+            fprintf(out, "%s\t%d\t%d\t%d\t%d", in.v[i].name, b->x, b->y, b->w, b->h);
+            if (align && infos) {
+                const FaceAlignInfo *fi = &infos[k];
+                if (fi->eyes_found > 0)
+                    fprintf(out, "\t%.1f\t%.1f\t%.1f\t%.1f", fi->left_x, fi->left_y, fi->right_x, fi->right_y);
+                else
+                    fprintf(out, "\t-\t-\t-\t-");
+                if (residual)
+                    isnan(fi->angle_deg) ? fprintf(out, "\t-") : fprintf(out, "\t%.2f", fi->angle_deg);
+                else
+                    fi->eyes_found > 0 ? fprintf(out, "\t%.2f", fi->angle_deg) : fprintf(out, "\t-");
+            }
+            fputc('\n', out);
+        }
+        free(infos);
+        free(boxes);
+    }
+    if (show_progress) fprintf(stderr, "\r%*s\r", 20, "");
+    if (out_path) {
+        if (emo_atomic_commit(&af, &err) != EMO_OK) {
+            fprintf(stderr, "emodetect: %s\n", err.msg);
+            rc = 1;
+        }
+    } else if (fflush(stdout) != 0) {
+        fprintf(stderr, "emodetect: stdout: %s\n", strerror(errno));
+        rc = 1;
+    }
+    if (!quiet)
+        fprintf(stderr, "images=%d with_face=%d faces=%d detect_s=%.3f images_per_s=%.1f threads=%d\n", in.n,
+                with_face, faces, t_detect, t_detect > 0 ? in.n / t_detect : 0.0, dp.threads);
+    for (int i = 0; i < in.n; i++) {
+        emo_image_free(&imgs[i]);
+        free(in.v[i].path);
+        free(in.v[i].name);
+    }
+    free(imgs);
+    free(in.v);
+    free(crop);
+    face_cascade_free(cas);
+    face_cascade_free(eye);
+    face_cascade_free(eye_fb);
+    return rc;
+}
