@@ -179,6 +179,13 @@ bench: all
 compare-opencv: all
 	@sh tests/compare/compare_opencv.sh $(BUILD)
 
+# The README's main command: the whole pipeline on the shipped sample
+# (pipelines/demo.mk: ingest, augment, train, eval, predict, report), ending
+# with demo-out/report/index.html. The other pipelines: pipelines/*.mk.
+.PHONY: demo
+demo:
+	@$(MAKE) --no-print-directory -f pipelines/demo.mk BUILD=$(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/emo
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/

@@ -7,8 +7,8 @@
 set -u
 BUILD_PKGS="gcc make pkg-config libpng-dev libjpeg62-turbo-dev libzstd-dev check libsubunit-dev \
 libjansson-dev libxxhash-dev libxml2-dev libcurl4-openssl-dev libopenblas-openmp-dev opencv-data \
-zstd python3"
-EXTRA_PKGS="python3-torch python3-opencv libturbojpeg0-dev clang libclang-rt-14-dev valgrind gnuplot-nox chromium"
+zstd python3 gnuplot-nox"
+EXTRA_PKGS="python3-torch python3-opencv libturbojpeg0-dev clang libclang-rt-14-dev valgrind chromium"
 
 mode=${1:-install}
 want=$BUILD_PKGS
