@@ -1,0 +1,796 @@
+/* test_net.c: the CNN engine (train/net_*.h) against PyTorch and finite differences.
+ *
+ * - Reference: tests/data/torch/seed_cnn.fix holds PyTorch's seed_cnn()
+ *   logits, loss, parameter gradients (sampled + whole-tensor sums), BN
+ *   running stats and eval logits for a batch of 4, and three optimizer
+ *   steps of each kind. Regenerate it with
+ *       /usr/bin/python3 tests/gen_torch_fixture.py [path/to/shared/reference]
+ *   Weights and input are not in the file: both sides derive them from the
+ *   same integer hash (fx_hash here, hash_u there).
+ * - Finite differences: every layer's backward, and the whole (small)
+ *   network per parameter tensor, checked as directional derivatives
+ *   (kann's kad_check_grad) with float-suited tolerances.
+ * - Learning: 32 random images with 7 labels are memorized to 100%. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_layers.h"
+#include "net_model.h"
+#include "net_optim.h"
+#include "test_support.h"
+
+/*-*** Fixture file ***/
+
+typedef struct {
+    int n;
+    char **names;
+    float **vals;
+    uint32_t *counts;
+} Fixture;
+
+static uint32_t rd_u32(const uint8_t **p)
+{
+    uint32_t v = (uint32_t)(*p)[0] | (uint32_t)(*p)[1] << 8 | (uint32_t)(*p)[2] << 16 | (uint32_t)(*p)[3] << 24;
+    *p += 4;
+    return v;
+}
+
+static Fixture *fixture_load(void)
+{
+    const char *path = "tests/data/torch/seed_cnn.fix";
+    size_t size;
+    char *data = ts_slurp(path, &size);
+    ck_assert_msg(data != NULL, "%s missing: run /usr/bin/python3 tests/gen_torch_fixture.py", path);
+    const uint8_t *p = (const uint8_t *)data, *end = p + size;
+    ck_assert_msg(size > 12 && memcmp(p, "EMOFIX1", 8) == 0, "%s: bad magic", path);
+    p += 8;
+    Fixture *f = calloc(1, sizeof *f);
+    f->n = (int)rd_u32(&p);
+    f->names = calloc(f->n, sizeof *f->names);
+    f->vals = calloc(f->n, sizeof *f->vals);
+    f->counts = calloc(f->n, sizeof *f->counts);
+    for (int i = 0; i < f->n; i++) {
+        ck_assert(p + 4 <= end);
+        uint32_t len = rd_u32(&p);
+        ck_assert(p + len + 4 <= end);
+        f->names[i] = strndup((const char *)p, len);
+        p += len;
+        f->counts[i] = rd_u32(&p);
+        ck_assert(p + 4 * (size_t)f->counts[i] <= end);
+        f->vals[i] = malloc(4 * (size_t)f->counts[i] + 4);
+        memcpy(f->vals[i], p, 4 * (size_t)f->counts[i]); /* little-endian host (x86) */
+        p += 4 * (size_t)f->counts[i];
+    }
+    free(data);
+    return f;
+}
+
+static const float *fx_get(const Fixture *f, const char *name, uint32_t *n)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->names[i], name) == 0) {
+            if (n) *n = f->counts[i];
+            return f->vals[i];
+        }
+    ck_abort_msg("fixture record %s missing", name);
+    return NULL;
+}
+
+static void fixture_free(Fixture *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        free(f->names[i]);
+        free(f->vals[i]);
+    }
+    free(f->names);
+    free(f->vals);
+    free(f->counts);
+    free(f);
+}
+
+/*-*** The shared hash (must match hash_u in tests/gen_torch_fixture.py) ***/
+
+static uint32_t fx_hash(uint32_t t, uint32_t i)
+{
+    uint32_t x = t * 0x9E3779B1u + i * 0x85EBCA77u + 0x165667B1u;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    x ^= x >> 12;
+    x *= 0x297A2D39u;
+    x ^= x >> 15;
+    return x;
+}
+static double fx_u(uint32_t t, uint32_t i) { return (double)(fx_hash(t, i) >> 8) / 16777216.0; }
+static float fx_signed(uint32_t t, uint32_t i) { return (float)(2.0 * fx_u(t, i) - 1.0); }
+
+/* Fills the model's parameters as fill_params() in the generator does. */
+static void fixture_params(NetModel *m)
+{
+    int t = 0, nparam = 0;
+    for (int i = 0; i < net_tensor_count(m); i++) nparam += net_tensor(m, i)->kind == NET_TENSOR_PARAM;
+    const NetTensor *prev = NULL;
+    for (int i = 0; i < net_tensor_count(m); i++) {
+        const NetTensor *nt = net_tensor(m, i);
+        if (nt->kind != NET_TENSOR_PARAM) continue;
+        float *v = malloc(nt->numel * sizeof *v);
+        const int *sh = nt->ndim == 4 ? nt->torch_shape : prev ? prev->torch_shape : NULL;
+        for (size_t k = 0; k < nt->numel; k++) {
+            float s = fx_signed((uint32_t)t, (uint32_t)k);
+            if (nt->ndim == 4 || t == nparam - 1)
+                v[k] = s * (float)(1.0 / sqrt((double)sh[1] * sh[2] * sh[3]));
+            else if (strstr(nt->name, ".weight"))
+                v[k] = 1.0f + s * 0.125f;
+            else
+                v[k] = s * 0.125f;
+        }
+        net_tensor_from_torch(m, i, v);
+        free(v);
+        prev = nt;
+        t++;
+    }
+}
+
+/* |a-b| <= tol * scale for every element; scale = max |ref| (at least floor). */
+static void expect_close(const char *what, const float *got, const float *ref, size_t n, double tol, double floor)
+{
+    double scale = floor;
+    for (size_t i = 0; i < n; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fabs((double)got[i] - ref[i]) <= tol * scale, "%s[%zu]: got %.8g, PyTorch %.8g (scale %.3g)",
+                      what, i, (double)got[i], (double)ref[i], scale);
+}
+
+/*-*** PyTorch reference ***/
+
+START_TEST(default_net_has_pytorch_shapes)
+{
+    NetConfig cfg;
+    net_config_default(&cfg);
+    NetModel *m;
+    EmoError err;
+    ck_assert_int_eq(net_create(&m, &cfg, 2, &err), EMO_OK);
+    ck_assert_uint_eq(net_param_count(m), 225159);
+    int nparam = 0;
+    for (int i = 0; i < net_tensor_count(m); i++) nparam += net_tensor(m, i)->kind == NET_TENSOR_PARAM;
+    ck_assert_int_eq(nparam, 30); /* len(list(seed_cnn().parameters())) */
+    ck_assert_str_eq(net_tensor(m, 0)->name, "0.weight");
+    ck_assert_str_eq(net_tensor(m, net_tensor_count(m) - 1)->name, "8.bias");
+    net_free(m);
+}
+END_TEST
+
+START_TEST(matches_pytorch_seed_cnn)
+{
+    Fixture *f = fixture_load();
+    NetConfig cfg;
+    net_config_default(&cfg);
+    NetModel *m;
+    EmoError err;
+    const int B = 4;
+    ck_assert_int_eq(net_create(&m, &cfg, B, &err), EMO_OK);
+    net_init_params(m, 1); /* running stats 0/1 as in PyTorch; params replaced next */
+    fixture_params(m);
+    float *x = malloc(sizeof(float) * B * 48 * 48);
+    for (uint32_t i = 0; i < (uint32_t)B * 48 * 48; i++) x[i] = (float)fx_u(1000, i);
+    const float *lab = fx_get(f, "labels", NULL);
+    int labels[4];
+    for (int i = 0; i < B; i++) labels[i] = (int)lab[i];
+    NetLossOpts lo = {.class_weights = fx_get(f, "class_weights", NULL),
+                      .label_smoothing = fx_get(f, "label_smoothing", NULL)[0]};
+
+    net_forward(m, x, B, 1);
+    expect_close("logits", net_logits(m), fx_get(f, "logits", NULL), (size_t)B * 7, 1e-4, 1e-3);
+    float loss;
+    ck_assert_int_eq(net_backward(m, labels, &lo, &loss, &err), EMO_OK);
+    const float ref_loss = fx_get(f, "loss", NULL)[0];
+    ck_assert_msg(fabs(loss - ref_loss) <= 1e-4 * fabs(ref_loss), "loss %.8g vs PyTorch %.8g", loss, ref_loss);
+
+    char key[128];
+    for (int i = 0; i < net_tensor_count(m); i++) {
+        const NetTensor *nt = net_tensor(m, i);
+        if (nt->kind == NET_TENSOR_BUFFER) {
+            snprintf(key, sizeof key, "buf:%s", nt->name);
+            uint32_t n;
+            const float *ref = fx_get(f, key, &n);
+            ck_assert_uint_eq(n, nt->numel);
+            expect_close(key, net_buffers(m) + nt->offset, ref, n, 1e-4, 1e-3);
+            continue;
+        }
+        float *g = malloc(nt->numel * sizeof *g);
+        net_tensor_to_torch(m, i, net_grads(m), g);
+        double ss = 0, as = 0;
+        for (size_t k = 0; k < nt->numel; k++) {
+            ss += (double)g[k] * g[k];
+            as += fabs(g[k]);
+        }
+        snprintf(key, sizeof key, "grad:%s:sumsq", nt->name);
+        const double rss = fx_get(f, key, NULL)[0];
+        ck_assert_msg(fabs(ss - rss) <= 2e-4 * rss, "%s: %.8g vs PyTorch %.8g", key, ss, rss);
+        snprintf(key, sizeof key, "grad:%s:abssum", nt->name);
+        const double ras = fx_get(f, key, NULL)[0];
+        ck_assert_msg(fabs(as - ras) <= 1e-4 * ras, "%s: %.8g vs PyTorch %.8g", key, as, ras);
+        uint32_t ns;
+        snprintf(key, sizeof key, "grad:%s:idx", nt->name);
+        const float *idx = fx_get(f, key, &ns);
+        snprintf(key, sizeof key, "grad:%s:val", nt->name);
+        const float *val = fx_get(f, key, NULL);
+        float *got = malloc(ns * sizeof *got);
+        for (uint32_t k = 0; k < ns; k++) got[k] = g[(size_t)idx[k]];
+        expect_close(key, got, val, ns, 1e-4, 1e-12);
+        free(got);
+        free(g);
+    }
+    /* whole-tensor projections on hashed +-1 vectors: every element counts */
+    int t = 0;
+    for (int i = 0; i < net_tensor_count(m); i++) {
+        const NetTensor *nt = net_tensor(m, i);
+        if (nt->kind != NET_TENSOR_PARAM) continue;
+        float *g = malloc(nt->numel * sizeof *g);
+        net_tensor_to_torch(m, i, net_grads(m), g);
+        double pj = 0;
+        for (size_t k = 0; k < nt->numel; k++) pj += (fx_u(3000 + (uint32_t)t, (uint32_t)k) < 0.5 ? -1.0 : 1.0) * g[k];
+        snprintf(key, sizeof key, "grad:%s:proj", nt->name);
+        const double rp = fx_get(f, key, NULL)[0];
+        snprintf(key, sizeof key, "grad:%s:abssum", nt->name);
+        const double ras = fx_get(f, key, NULL)[0];
+        ck_assert_msg(fabs(pj - rp) <= 1e-4 * ras, "grad:%s:proj %.8g vs PyTorch %.8g", nt->name, pj, rp);
+        free(g);
+        t++;
+    }
+    net_forward(m, x, B, 0);
+    expect_close("logits_eval", net_logits(m), fx_get(f, "logits_eval", NULL), (size_t)B * 7, 1e-4, 1e-3);
+    free(x);
+    net_free(m);
+    fixture_free(f);
+}
+END_TEST
+
+START_TEST(optimizers_match_pytorch)
+{
+    Fixture *f = fixture_load();
+    uint32_t n;
+    const float *p0 = fx_get(f, "opt:p0", &n);
+    const float *grads = fx_get(f, "opt:grads", NULL);
+    struct {
+        const char *name;
+        NetOptKind kind;
+        float lr, wd, clip;
+        int nesterov;
+    } cases[] = {
+        {"opt:sgd", NET_OPT_SGD, 0.1f, 0.01f, 0, 0},   {"opt:nesterov", NET_OPT_SGD, 0.1f, 0.01f, 0, 1},
+        {"opt:adam", NET_OPT_ADAM, 0.01f, 0.01f, 0, 0}, {"opt:adamw", NET_OPT_ADAMW, 0.01f, 0.1f, 0, 0},
+        {"opt:adam_clip", NET_OPT_ADAM, 0.01f, 0, 0.5f, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        NetOptConfig oc;
+        net_optim_config_default(&oc, cases[c].kind);
+        oc.weight_decay = cases[c].wd;
+        oc.nesterov = cases[c].nesterov;
+        oc.clip_norm = cases[c].clip;
+        NetOptim o;
+        ck_assert_int_eq(net_optim_init(&o, &oc, n, NULL), EMO_OK);
+        float *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
+        memcpy(p, p0, n * sizeof *p);
+        for (int k = 0; k < 3; k++) {
+            memcpy(g, grads + (size_t)k * n, n * sizeof *g);
+            net_optim_step_arrays(&o, p, g, NULL, 0, cases[c].lr);
+        }
+        expect_close(cases[c].name, p, fx_get(f, cases[c].name, NULL), n, 1e-5, 1e-3);
+        free(p);
+        free(g);
+        net_optim_free(&o);
+    }
+    fixture_free(f);
+}
+END_TEST
+
+/*-*** Finite differences ***/
+
+/* A layer under test: forward computes the layer, returns sum(out * R). */
+typedef double (*FwdFn)(void *ctx);
+
+/* Fills a with uniform values in [lo, hi) from a seeded xorshift. */
+static void fill(float *a, size_t n, uint64_t *s, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++) a[i] = lo + (hi - lo) * (float)((ts_rand(s) >> 40) / 16777216.0);
+}
+
+/* Directional derivative check: x moved by +-h*v, v uniform in [-1,1).
+ * Compares (L(x+hv) - L(x-hv)) / 2h with <g, v>. */
+static void dircheck(const char *what, FwdFn fwd, void *ctx, float *x, const float *g, size_t n, float h,
+                     double tol, double abs_tol, uint64_t seed)
+{
+    float *v = malloc(n * sizeof *v), *x0 = malloc(n * sizeof *x0);
+    uint64_t s = seed;
+    fill(v, n, &s, -1, 1);
+    memcpy(x0, x, n * sizeof *x);
+    double ana = 0;
+    for (size_t i = 0; i < n; i++) ana += (double)g[i] * v[i];
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] + h * v[i];
+    double lp = fwd(ctx);
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] - h * v[i];
+    double lm = fwd(ctx);
+    memcpy(x, x0, n * sizeof *x);
+    double num = (lp - lm) / (2.0 * h);
+    double scale = fabs(num) > fabs(ana) ? fabs(num) : fabs(ana);
+    ck_assert_msg(scale > 1e-6, "%s: degenerate check (derivative %g)", what, scale);
+    ck_assert_msg(fabs(num - ana) <= tol * scale + abs_tol, "%s: numeric %.7g vs analytic %.7g (rel err %.2g)", what, num,
+                  ana, fabs(num - ana) / scale);
+    free(v);
+    free(x0);
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* One struct serves every layer: the fields a layer does not use stay NULL. */
+typedef struct {
+    int B, H, W, Ci, Co, relu;
+    float *in, *w, *bias, *gamma, *beta, *out, *R, *full, *aux;
+    float *mean, *invstd, *rm, *rv;
+    int *argmax;
+    double *red;
+    size_t nout;
+} Layer;
+
+static double fwd_conv3x3c1(void *c)
+{
+    Layer *L = c;
+    net_conv3x3c1_forward(L->out, L->in, L->w, L->B, L->H, L->W, L->Co, L->relu);
+    return dot(L->out, L->R, L->nout);
+}
+static double fwd_conv3x3(void *c)
+{
+    Layer *L = c;
+    net_conv3x3_forward(L->out, L->full, L->in, L->w, L->bias, L->B, L->H, L->W, L->Ci, L->Co, L->relu);
+    return dot(L->out, L->R, L->nout);
+}
+static double fwd_conv1x1(void *c)
+{
+    Layer *L = c;
+    net_conv1x1_forward(L->out, L->in, L->w, (size_t)L->B * L->H * L->W, L->Ci, L->Co);
+    return dot(L->out, L->R, L->nout);
+}
+static double fwd_conv1x1s2(void *c)
+{
+    Layer *L = c;
+    net_conv1x1s2_forward(L->out, L->full, L->in, L->w, L->B, L->H, L->W, L->Ci, L->Co);
+    return dot(L->out, L->R, L->nout);
+}
+static double fwd_dw(void *c)
+{
+    Layer *L = c;
+    net_dwconv3x3_forward(L->out, L->in, L->w, L->B, L->H, L->W, L->Ci);
+    return dot(L->out, L->R, L->nout);
+}
+static double fwd_bn(void *c)
+{
+    Layer *L = c;
+    net_bn_forward_train(L->out, L->mean, L->invstd, L->rm, L->rv, L->in, L->gamma, L->beta,
+                         (size_t)L->B * L->H * L->W, L->Ci, 0.1f, 1e-5f, L->relu, L->red);
+    return dot(L->out, L->R, L->nout);
+}
+static double fwd_pool(void *c)
+{
+    Layer *L = c;
+    net_maxpool_forward(L->out, L->argmax, L->in, L->B, L->H, L->W, L->Ci);
+    return dot(L->out, L->R, L->nout);
+}
+
+static Layer layer_new(int B, int H, int W, int Ci, int Co, size_t nin, size_t nw, size_t nout, uint64_t *s)
+{
+    Layer L = {.B = B, .H = H, .W = W, .Ci = Ci, .Co = Co, .nout = nout};
+    L.in = malloc(nin * sizeof(float));
+    L.w = malloc((nw ? nw : 1) * sizeof(float));
+    L.out = malloc(nout * sizeof(float));
+    L.R = malloc(nout * sizeof(float));
+    L.full = calloc((size_t)B * H * W * (Ci > Co ? Ci : Co) + 64, sizeof(float));
+    L.red = malloc(NET_RED_DOUBLES(Ci > Co ? Ci : Co) * sizeof(double));
+    fill(L.in, nin, s, -1, 1);
+    fill(L.w, nw, s, -0.5f, 0.5f);
+    fill(L.R, nout, s, -1, 1);
+    return L;
+}
+
+static void layer_free(Layer *L)
+{
+    free(L->in);
+    free(L->w);
+    free(L->out);
+    free(L->R);
+    free(L->full);
+    free(L->red);
+    free(L->bias);
+    free(L->gamma);
+    free(L->beta);
+    free(L->mean);
+    free(L->invstd);
+    free(L->rm);
+    free(L->rv);
+    free(L->argmax);
+    free(L->aux);
+}
+
+START_TEST(grad_conv3x3c1)
+{
+    uint64_t s = 11;
+    const int B = 2, H = 7, W = 6, Co = 5;
+    const size_t nin = (size_t)B * H * W, nout = (size_t)B * (H - 2) * (W - 2) * Co;
+    for (int relu = 0; relu < 2; relu++) {
+        Layer L = layer_new(B, H, W, 1, Co, nin, 9 * Co, nout, &s);
+        L.relu = relu;
+        float *dw = calloc(9 * Co, sizeof *dw);
+        fwd_conv3x3c1(&L);
+        net_conv3x3c1_backward(dw, L.R, relu ? L.out : NULL, L.in, B, H, W, Co, L.red);
+        dircheck("conv3x3c1 dw", fwd_conv3x3c1, &L, L.w, dw, 9 * Co, 1e-2f, 1e-2, 0, 1);
+        free(dw);
+        layer_free(&L);
+    }
+}
+END_TEST
+
+START_TEST(grad_conv3x3)
+{
+    uint64_t s = 12;
+    const int B = 2, H = 6, W = 7, Ci = 3, Co = 4;
+    const size_t nin = (size_t)B * H * W * Ci, nw = 9 * Ci * Co, nout = (size_t)B * (H - 2) * (W - 2) * Co;
+    for (int relu = 0; relu < 2; relu++) {
+        Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
+        L.relu = relu;
+        L.bias = malloc(Co * sizeof(float));
+        fill(L.bias, Co, &s, -0.5f, 0.5f);
+        float *dw = calloc(nw, sizeof *dw), *db = calloc(Co, sizeof *db), *dx = malloc(nin * sizeof *dx);
+        float *full2 = calloc((size_t)B * H * W * Co, sizeof *full2);
+        fwd_conv3x3(&L);
+        net_conv3x3_backward(dx, dw, db, full2, L.R, relu ? L.out : NULL, L.in, L.w, B, H, W, Ci, Co, L.red);
+        dircheck("conv3x3 dx", fwd_conv3x3, &L, L.in, dx, nin, 1e-2f, 1e-2, 0, 2);
+        dircheck("conv3x3 dw", fwd_conv3x3, &L, L.w, dw, nw, 1e-2f, 1e-2, 0, 3);
+        dircheck("conv3x3 db", fwd_conv3x3, &L, L.bias, db, Co, 1e-2f, 1e-2, 0, 4);
+        free(dw);
+        free(db);
+        free(dx);
+        free(full2);
+        layer_free(&L);
+    }
+}
+END_TEST
+
+START_TEST(grad_conv1x1_and_stride2)
+{
+    uint64_t s = 13;
+    const int B = 2, H = 5, W = 4, Ci = 3, Co = 6;
+    const size_t nin = (size_t)B * H * W * Ci, nw = (size_t)Ci * Co;
+    {
+        const size_t nout = (size_t)B * H * W * Co;
+        Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
+        float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
+        net_conv1x1_backward(dx, dw, L.R, L.in, L.w, (size_t)B * H * W, Ci, Co);
+        dircheck("conv1x1 dx", fwd_conv1x1, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 5);
+        dircheck("conv1x1 dw", fwd_conv1x1, &L, L.w, dw, nw, 1e-2f, 1e-3, 0, 6);
+        free(dw);
+        free(dx);
+        layer_free(&L);
+    }
+    {
+        const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+        const size_t nout = (size_t)B * Ho * Wo * Co;
+        Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
+        float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
+        net_conv1x1s2_backward(dx, dw, L.full, L.R, L.in, L.w, B, H, W, Ci, Co);
+        dircheck("conv1x1s2 dx", fwd_conv1x1s2, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 7);
+        dircheck("conv1x1s2 dw", fwd_conv1x1s2, &L, L.w, dw, nw, 1e-2f, 1e-3, 0, 8);
+        free(dw);
+        free(dx);
+        layer_free(&L);
+    }
+}
+END_TEST
+
+START_TEST(grad_dwconv)
+{
+    uint64_t s = 14;
+    const int B = 2, H = 5, W = 6, C = 3;
+    const size_t n = (size_t)B * H * W * C;
+    Layer L = layer_new(B, H, W, C, C, n, 9 * C, n, &s);
+    float *dw = calloc(9 * C, sizeof *dw), *dx = malloc(n * sizeof *dx), *acc = malloc(n * sizeof *acc);
+    net_dwconv3x3_backward(dx, dw, L.R, L.in, L.w, B, H, W, C, 0, L.red);
+    dircheck("dwconv dx", fwd_dw, &L, L.in, dx, n, 1e-2f, 1e-3, 0, 9);
+    dircheck("dwconv dw", fwd_dw, &L, L.w, dw, 9 * C, 1e-2f, 1e-3, 0, 10);
+    /* accumulate mode adds to what is there */
+    for (size_t i = 0; i < n; i++) acc[i] = 1.0f;
+    memset(dw, 0, 9 * C * sizeof *dw);
+    net_dwconv3x3_backward(acc, dw, L.R, L.in, L.w, B, H, W, C, 1, L.red);
+    for (size_t i = 0; i < n; i++) ck_assert_float_eq_tol(acc[i], dx[i] + 1.0f, 1e-5);
+    free(dw);
+    free(dx);
+    free(acc);
+    layer_free(&L);
+}
+END_TEST
+
+START_TEST(grad_batchnorm)
+{
+    uint64_t s = 15;
+    const int B = 3, H = 3, W = 2, C = 4;
+    const size_t n = (size_t)B * H * W * C;
+    for (int relu = 0; relu < 2; relu++) {
+        Layer L = layer_new(B, H, W, C, C, n, 0, n, &s);
+        L.relu = relu;
+        L.gamma = malloc(C * sizeof(float));
+        L.beta = malloc(C * sizeof(float));
+        L.mean = malloc(C * sizeof(float));
+        L.invstd = malloc(C * sizeof(float));
+        L.rm = calloc(C, sizeof(float));
+        L.rv = calloc(C, sizeof(float));
+        fill(L.gamma, C, &s, 0.5f, 1.5f);
+        fill(L.beta, C, &s, -0.5f, 0.5f);
+        float *dg = calloc(C, sizeof *dg), *db = calloc(C, sizeof *db), *dx = malloc(n * sizeof *dx);
+        fwd_bn(&L);
+        /* running stats: r = 0.9*0 + 0.1*stat, unbiased variance */
+        for (int c = 0; c < C; c++) {
+            double mu = 0, var = 0;
+            for (size_t r = 0; r < n / C; r++) mu += L.in[r * C + c];
+            mu /= (double)(n / C);
+            for (size_t r = 0; r < n / C; r++) var += (L.in[r * C + c] - mu) * (L.in[r * C + c] - mu);
+            ck_assert_float_eq_tol(L.rm[c], 0.1 * mu, 1e-6);
+            ck_assert_float_eq_tol(L.rv[c], 0.1 * var / (double)(n / C - 1), 1e-6);
+        }
+        net_bn_backward(dx, dg, db, L.R, relu ? L.out : NULL, L.in, L.mean, L.invstd, L.gamma, n / C, C, L.red);
+        dircheck("bn dx", fwd_bn, &L, L.in, dx, n, 1e-3f, 2e-2, 0, 11);
+        dircheck("bn dgamma", fwd_bn, &L, L.gamma, dg, C, 1e-3f, 2e-2, 0, 12);
+        dircheck("bn dbeta", fwd_bn, &L, L.beta, db, C, 1e-3f, 2e-2, 0, 13);
+        free(dg);
+        free(db);
+        free(dx);
+        layer_free(&L);
+    }
+}
+END_TEST
+
+START_TEST(grad_maxpool)
+{
+    uint64_t s = 16;
+    const int B = 2, H = 7, W = 6, C = 3, Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+    const size_t nin = (size_t)B * H * W * C, nout = (size_t)B * Ho * Wo * C;
+    Layer L = layer_new(B, H, W, C, C, nin, 0, nout, &s);
+    L.argmax = malloc(nout * sizeof(int));
+    float *dx = malloc(nin * sizeof *dx);
+    fwd_pool(&L);
+    /* out is the window maximum, independently computed */
+    for (int n = 0; n < B; n++)
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++)
+                for (int c = 0; c < C; c++) {
+                    float mx = -1e30f;
+                    for (int y = 2 * oy - 1; y <= 2 * oy + 1; y++)
+                        for (int x = 2 * ox - 1; x <= 2 * ox + 1; x++)
+                            if (y >= 0 && y < H && x >= 0 && x < W && L.in[((n * H + y) * W + x) * C + c] > mx)
+                                mx = L.in[((n * H + y) * W + x) * C + c];
+                    ck_assert_float_eq(L.out[((n * Ho + oy) * Wo + ox) * C + c], mx);
+                }
+    net_maxpool_backward(dx, L.R, L.argmax, B, H, W, C);
+    dircheck("maxpool dx", fwd_pool, &L, L.in, dx, nin, 1e-4f, 1e-2, 0, 14);
+    free(dx);
+    layer_free(&L);
+}
+END_TEST
+
+typedef struct {
+    float *logits, *probs, *w;
+    int *labels;
+    float smoothing, gamma;
+    int B, K;
+} LossCtx;
+
+static double fwd_loss(void *c)
+{
+    LossCtx *L = c;
+    return net_xent_forward_backward(L->probs, NULL, L->logits, L->labels, L->w, L->smoothing, L->gamma, L->B, L->K);
+}
+
+START_TEST(grad_loss_weights_smoothing_focal)
+{
+    uint64_t s = 17;
+    const int B = 5, K = 4;
+    float logits[20], probs[20], d[20], w[4] = {1.0f, 2.5f, 0.5f, 1.5f};
+    int labels[5] = {0, 3, 1, 1, 2};
+    fill(logits, 20, &s, -2, 2);
+    const float sm[] = {0, 0.1f, 0, 0.2f}, gm[] = {0, 0, 2.0f, 1.5f};
+    for (int k = 0; k < 4; k++) {
+        LossCtx L = {logits, probs, w, labels, sm[k], gm[k], B, K};
+        net_xent_forward_backward(probs, d, logits, labels, w, sm[k], gm[k], B, K);
+        dircheck("loss dlogits", fwd_loss, &L, logits, d, 20, 1e-2f, 1e-3, 0, 20 + k);
+    }
+    /* unweighted, unsmoothed: the textbook mean of -log p_y */
+    double ref = 0;
+    float got = net_xent_forward_backward(probs, NULL, logits, labels, NULL, 0, 0, B, K);
+    for (int i = 0; i < B; i++) ref -= log(probs[i * K + labels[i]]);
+    ck_assert_float_eq_tol(got, ref / B, 1e-6);
+}
+END_TEST
+
+/* Whole network, small config: a directional check per parameter tensor.
+ * A tiny net with BN over a few rows has ReLU and max-pool kinks everywhere,
+ * so the step must be small (1e-4: measured, the central difference of the
+ * first layer converges to the analytic value only below ~2e-4); the
+ * absolute floor covers float rounding of the loss divided by 2h. */
+typedef struct {
+    NetModel *m;
+    const float *x;
+    const int *labels;
+    const NetLossOpts *lo;
+    int B;
+} NetCtx;
+
+static double fwd_net(void *c)
+{
+    NetCtx *n = c;
+    net_forward(n->m, n->x, n->B, 1);
+    return net_loss(n->m, n->labels, n->lo);
+}
+
+static void small_config(NetConfig *cfg)
+{
+    net_config_default(cfg);
+    cfg->input_h = cfg->input_w = 14;
+    cfg->stem_width[0] = 3;
+    cfg->stem_width[1] = 4;
+    cfg->n_modules = 2;
+    cfg->module_width[0] = 6;
+    cfg->module_width[1] = 8;
+    cfg->n_classes = 3;
+}
+
+START_TEST(grad_whole_network)
+{
+    NetConfig cfg;
+    small_config(&cfg);
+    cfg.input_mean = 0.5f;
+    cfg.input_std = 0.25f;
+    NetModel *m;
+    ck_assert_int_eq(net_create(&m, &cfg, 3, NULL), EMO_OK);
+    net_init_params(m, 7);
+    /* non-trivial BN affine parameters so their gradients are exercised */
+    uint64_t s = 99;
+    for (int i = 0; i < net_tensor_count(m); i++) {
+        const NetTensor *nt = net_tensor(m, i);
+        if (nt->kind == NET_TENSOR_PARAM && nt->ndim == 1)
+            fill(net_params(m) + nt->offset, nt->numel, &s, strstr(nt->name, "weight") ? 0.5f : -0.3f,
+                 strstr(nt->name, "weight") ? 1.5f : 0.3f);
+    }
+    const int B = 3;
+    float x[3 * 14 * 14];
+    fill(x, sizeof x / sizeof x[0], &s, 0, 1);
+    int labels[3] = {2, 0, 1};
+    float w[3] = {1.0f, 2.0f, 0.5f};
+    NetLossOpts lo = {.class_weights = w, .label_smoothing = 0.1f};
+    NetCtx ctx = {m, x, labels, &lo, B};
+    fwd_net(&ctx);
+    ck_assert_int_eq(net_backward(m, labels, &lo, NULL, NULL), EMO_OK);
+    float *g = malloc(net_param_count(m) * sizeof *g);
+    memcpy(g, net_grads(m), net_param_count(m) * sizeof *g);
+    for (int i = 0; i < net_tensor_count(m); i++) {
+        const NetTensor *nt = net_tensor(m, i);
+        if (nt->kind != NET_TENSOR_PARAM) continue;
+        char what[80];
+        snprintf(what, sizeof what, "network d/d %s", nt->name);
+        dircheck(what, fwd_net, &ctx, net_params(m) + nt->offset, g + nt->offset, nt->numel, 1e-4f, 2e-2, 2e-3,
+                 100 + (uint64_t)i);
+    }
+    free(g);
+    net_free(m);
+}
+END_TEST
+
+START_TEST(backward_needs_train_forward)
+{
+    NetConfig cfg;
+    small_config(&cfg);
+    NetModel *m;
+    ck_assert_int_eq(net_create(&m, &cfg, 2, NULL), EMO_OK);
+    net_init_params(m, 1);
+    float x[2 * 14 * 14] = {0};
+    int labels[2] = {0, 5};
+    net_forward(m, x, 2, 0);
+    EmoError err;
+    ck_assert_int_eq(net_backward(m, labels, NULL, NULL, &err), EMO_ERR_ARG);
+    net_forward(m, x, 2, 1);
+    ck_assert_int_eq(net_backward(m, labels, NULL, NULL, &err), EMO_ERR_ARG); /* label 5 of 3 classes */
+    ck_assert_ptr_nonnull(strstr(err.msg, "label 5"));
+    cfg.n_classes = 1;
+    NetModel *bad;
+    ck_assert_int_eq(net_create(&bad, &cfg, 2, &err), EMO_ERR_ARG);
+    ck_assert_ptr_null(bad);
+    net_free(m);
+}
+END_TEST
+
+/*-*** Learning ***/
+
+START_TEST(memorizes_tiny_dataset)
+{
+    NetConfig cfg;
+    net_config_default(&cfg);
+    cfg.input_h = cfg.input_w = 24;
+    cfg.stem_width[0] = cfg.stem_width[1] = 8;
+    cfg.module_width[0] = 16;
+    cfg.module_width[1] = 32;
+    const int N = 32, K = 7;
+    NetModel *m;
+    ck_assert_int_eq(net_create(&m, &cfg, N, NULL), EMO_OK);
+    net_init_params(m, 3);
+    float *x = malloc(sizeof(float) * N * 24 * 24);
+    uint64_t s = 5;
+    fill(x, (size_t)N * 24 * 24, &s, 0, 1);
+    int labels[32];
+    for (int i = 0; i < N; i++) labels[i] = i % K;
+    NetOptConfig oc;
+    net_optim_config_default(&oc, NET_OPT_ADAM);
+    NetOptim o;
+    ck_assert_int_eq(net_optim_init(&o, &oc, net_param_count(m), NULL), EMO_OK);
+    float first = 0, loss = 0;
+    int correct = 0, step;
+    for (step = 0; step < 400; step++) {
+        net_forward(m, x, N, 1);
+        ck_assert_int_eq(net_backward(m, labels, NULL, &loss, NULL), EMO_OK);
+        if (step == 0) first = loss;
+        net_optim_step(&o, m, 3e-3f);
+        if (step % 20 == 19) { /* accuracy with the running statistics (eval mode) */
+            net_forward(m, x, N, 0);
+            correct = 0;
+            for (int i = 0; i < N; i++) {
+                const float *p = net_probs(m) + (size_t)i * K;
+                int best = 0;
+                for (int c = 1; c < K; c++) best = p[c] > p[best] ? c : best;
+                correct += best == labels[i];
+            }
+            if (correct == N) break;
+        }
+    }
+    ck_assert_msg(correct == N, "only %d/%d memorized after %d steps (loss %.3f -> %.3f)", correct, N, step, first,
+                  loss);
+    free(x);
+    net_optim_free(&o);
+    net_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("net");
+    TCase *ref = tcase_create("pytorch");
+    tcase_add_test(ref, default_net_has_pytorch_shapes);
+    tcase_add_test(ref, matches_pytorch_seed_cnn);
+    tcase_add_test(ref, optimizers_match_pytorch);
+    tcase_set_timeout(ref, 120);
+    suite_add_tcase(s, ref);
+    TCase *fd = tcase_create("finite_differences");
+    tcase_add_test(fd, grad_conv3x3c1);
+    tcase_add_test(fd, grad_conv3x3);
+    tcase_add_test(fd, grad_conv1x1_and_stride2);
+    tcase_add_test(fd, grad_dwconv);
+    tcase_add_test(fd, grad_batchnorm);
+    tcase_add_test(fd, grad_maxpool);
+    tcase_add_test(fd, grad_loss_weights_smoothing_focal);
+    tcase_add_test(fd, grad_whole_network);
+    tcase_add_test(fd, backward_needs_train_forward);
+    tcase_set_timeout(fd, 120);
+    suite_add_tcase(s, fd);
+    TCase *learn = tcase_create("learning");
+    tcase_add_test(learn, memorizes_tiny_dataset);
+    tcase_set_timeout(learn, 300);
+    suite_add_tcase(s, learn);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,200 @@
+/* net_conv.c: dense convolutions (3x3 and 1x1) as GEMMs on OpenBLAS.
+ *
+ * Threading: the GEMMs are called outside any parallel region so that
+ * OpenBLAS (its OpenMP build) threads each one itself; the copy/mask loops
+ * around them use OpenMP over rows. Measured alternative, slower here: an
+ * OpenMP loop over images with single-threaded BLAS per image (more, smaller
+ * GEMMs; see net_model.c for the numbers). */
+#include <cblas.h>
+#include <string.h>
+
+#include "net_layers.h"
+#include "net_util.h"
+
+/*-*** 3x3, one input channel (conv A): direct, vectorized over Co ***/
+
+void net_conv3x3c1_forward(float *out, const float *in, const float *w, int B, int H, int W, int Co, int relu)
+{
+    const int Ho = H - 2, Wo = W - 2;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * Ho; r++) {
+        const int n = r / Ho, y = r % Ho;
+        const float *i0 = in + ((size_t)n * H + y) * W; /* three input rows */
+        for (int x = 0; x < Wo; x++) {
+            float *o = out + ((size_t)r * Wo + x) * Co;
+            float v[9];
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++) v[ky * 3 + kx] = i0[ky * W + x + kx];
+            for (int c = 0; c < Co; c++) {
+                float s = 0;
+                for (int t = 0; t < 9; t++) s += v[t] * w[t * Co + c];
+                o[c] = relu && s < 0 ? 0 : s;
+            }
+        }
+    }
+}
+
+void net_conv3x3c1_backward(float *dw, const float *dout, const float *relu_out, const float *in, int B, int H,
+                            int W, int Co, double *red)
+{
+    const int Ho = H - 2, Wo = W - 2;
+    const size_t stride = (size_t)9 * Co;
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < NET_RED_CHUNKS; j++) {
+        double *part = red + (size_t)j * stride;
+        memset(part, 0, stride * sizeof *part);
+        size_t lo, hi;
+        net_chunk((size_t)B * Ho, j, &lo, &hi);
+        for (size_t r = lo; r < hi; r++) {
+            const size_t n = r / Ho, y = r % Ho;
+            const float *i0 = in + (n * H + y) * W;
+            for (int x = 0; x < Wo; x++) {
+                const size_t o = (r * Wo + x) * Co;
+                for (int t = 0; t < 9; t++) {
+                    const float v = i0[(t / 3) * W + x + t % 3];
+                    double *pt = part + (size_t)t * Co;
+                    if (relu_out) {
+                        for (int c = 0; c < Co; c++) pt[c] += relu_out[o + c] > 0 ? v * dout[o + c] : 0.0f;
+                    } else {
+                        for (int c = 0; c < Co; c++) pt[c] += v * dout[o + c];
+                    }
+                }
+            }
+        }
+    }
+    net_chunk_sum_into_float(dw, red, stride, stride);
+}
+
+/*-*** 3x3, many channels: nine shifted GEMMs ***/
+
+void net_conv3x3_forward(float *out, float *full, const float *in, const float *w, const float *bias, int B, int H,
+                         int W, int Ci, int Co, int relu)
+{
+    const int M = B * H * W - 2 * W - 2;
+    for (int t = 0; t < 9; t++) {
+        const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, Co, Ci, 1.0f, in + off, Ci,
+                    w + (size_t)t * Ci * Co, Co, t ? 1.0f : 0.0f, full, Co);
+    }
+    const int Ho = H - 2, Wo = W - 2;
+    /* Keep the valid rows (x < W-2, y < H-2), adding bias and ReLU on the way. */
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * Ho; r++) {
+        const int n = r / Ho, y = r % Ho;
+        const float *src = full + (((size_t)n * H + y) * W) * Co;
+        float *dst = out + (size_t)r * Wo * Co;
+        for (int x = 0; x < Wo; x++)
+            for (int c = 0; c < Co; c++) {
+                float v = src[(size_t)x * Co + c] + (bias ? bias[c] : 0.0f);
+                dst[(size_t)x * Co + c] = relu && v < 0 ? 0 : v;
+            }
+    }
+}
+
+void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, const float *dout,
+                          const float *relu_out, const float *in, const float *w, int B, int H, int W, int Ci,
+                          int Co, double *red)
+{
+    const int Ho = H - 2, Wo = W - 2;
+    /* Spread dout over the full-width rows with zeros on the dropped ones,
+     * so that they add nothing to either gradient. */
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * H; r++) {
+        const int n = r / H, y = r % H;
+        float *dst = full + (size_t)r * W * Co;
+        if (y >= Ho) {
+            memset(dst, 0, (size_t)W * Co * sizeof *dst);
+            continue;
+        }
+        const size_t o = (((size_t)n * Ho + y) * Wo) * Co;
+        for (int x = 0; x < Wo; x++)
+            for (int c = 0; c < Co; c++) {
+                const size_t i = o + (size_t)x * Co + c;
+                dst[(size_t)x * Co + c] = relu_out && !(relu_out[i] > 0) ? 0.0f : dout[i];
+            }
+        memset(dst + (size_t)Wo * Co, 0, (size_t)(W - Wo) * Co * sizeof *dst);
+    }
+    if (dbias) {
+        const size_t rows = (size_t)B * H * W;
+#pragma omp parallel for schedule(static)
+        for (int j = 0; j < NET_RED_CHUNKS; j++) {
+            double *part = red + (size_t)j * Co;
+            for (int c = 0; c < Co; c++) part[c] = 0;
+            size_t lo, hi;
+            net_chunk(rows, j, &lo, &hi);
+            for (size_t p = lo; p < hi; p++)
+                for (int c = 0; c < Co; c++) part[c] += full[p * Co + c];
+        }
+        net_chunk_sum_into_float(dbias, red, (size_t)Co, (size_t)Co);
+    }
+    const int M = B * H * W - 2 * W - 2;
+    for (int t = 0; t < 9; t++) {
+        const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + off, Ci, full, Co, 1.0f,
+                    dw + (size_t)t * Ci * Co, Co);
+    }
+    if (!dinp) return;
+    memset(dinp, 0, (size_t)B * H * W * Ci * sizeof *dinp);
+    for (int t = 0; t < 9; t++) {
+        const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Ci, Co, 1.0f, full, Co, w + (size_t)t * Ci * Co, Co,
+                    1.0f, dinp + off, Ci);
+    }
+}
+
+/*-*** 1x1 ***/
+
+void net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, Co, Ci, 1.0f, in, Ci, w, Co, 0.0f, out, Co);
+}
+
+void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, size_t R,
+                          int Ci, int Co)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, (int)R, 1.0f, in, Ci, dout, Co, 1.0f, dw, Co);
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, Ci, Co, 1.0f, dout, Co, w, Co, 0.0f, dinp, Ci);
+}
+
+/*-*** 1x1 stride 2 ***/
+
+static void gather_s2(float *g, const float *in, int B, int H, int W, int C)
+{
+    const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * Ho; r++) {
+        const int n = r / Ho, oy = r % Ho;
+        for (int ox = 0; ox < Wo; ox++)
+            memcpy(g + ((size_t)r * Wo + ox) * C, in + (((size_t)n * H + 2 * oy) * W + 2 * ox) * C,
+                   (size_t)C * sizeof *g);
+    }
+}
+
+void net_conv1x1s2_forward(float *out, float *gather, const float *in, const float *w, int B, int H, int W, int Ci,
+                           int Co)
+{
+    const size_t R = (size_t)B * ((H - 1) / 2 + 1) * ((W - 1) / 2 + 1);
+    gather_s2(gather, in, B, H, W, Ci);
+    net_conv1x1_forward(out, gather, w, R, Ci, Co);
+}
+
+void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
+                            const float *w, int B, int H, int W, int Ci, int Co)
+{
+    const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+    const size_t R = (size_t)B * Ho * Wo;
+    gather_s2(gather, in, B, H, W, Ci);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, (int)R, 1.0f, gather, Ci, dout, Co, 1.0f, dw, Co);
+    /* The gathered input is no longer needed: reuse its buffer for its gradient. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, Ci, Co, 1.0f, dout, Co, w, Co, 0.0f, gather, Ci);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * H; r++) {
+        const int n = r / H, y = r % H;
+        float *d = dinp + (size_t)r * W * Ci;
+        memset(d, 0, (size_t)W * Ci * sizeof *d);
+        if (y % 2) continue;
+        for (int x = 0; x < W; x += 2)
+            memcpy(d + (size_t)x * Ci, gather + (((size_t)n * Ho + y / 2) * Wo + x / 2) * Ci, (size_t)Ci * sizeof *d);
+    }
+}

@@ -1,0 +1,98 @@
+/* net_dwconv.c: depthwise 3x3 convolution, padding 1 (the separable convs' first half).
+ *
+ * NHWC makes this a sum of nine channel vectors per pixel: the channel loop
+ * is unit-stride and vectorizes (16 floats per AVX-512 op). Interior pixels
+ * take a fixed nine-tap path; border pixels skip the taps that fall in the
+ * zero padding. The input gradient is the same computation with the kernel
+ * rotated by 180 degrees, so one row routine serves both. */
+#include <string.h>
+
+#include "net_layers.h"
+#include "net_util.h"
+
+/* One output row y of image `img` (H,W,C): out = sum of valid taps of in * w,
+ * with w rotated 180 degrees when flip (the input-gradient case). When acc,
+ * the row is added to out instead of stored. */
+static void dw_row(float *restrict out, const float *restrict img, const float *restrict w, int H, int W, int C,
+                   int y, int flip, int acc)
+{
+    const float *wt[9];
+    for (int t = 0; t < 9; t++) wt[t] = w + (size_t)(flip ? 8 - t : t) * C;
+    const int full_rows = y >= 1 && y + 1 < H;
+    for (int x = 0; x < W; x++) {
+        float *restrict o = out + (size_t)x * C;
+        if (full_rows && x >= 1 && x + 1 < W) {
+            const float *r0 = img + ((size_t)(y - 1) * W + x - 1) * C;
+            const float *r1 = r0 + (size_t)W * C, *r2 = r1 + (size_t)W * C;
+            const float *w0 = wt[0], *w1 = wt[1], *w2 = wt[2], *w3 = wt[3], *w4 = wt[4], *w5 = wt[5], *w6 = wt[6],
+                        *w7 = wt[7], *w8 = wt[8];
+            for (int c = 0; c < C; c++) {
+                float s = r0[c] * w0[c] + r0[C + c] * w1[c] + r0[2 * C + c] * w2[c] + r1[c] * w3[c] +
+                          r1[C + c] * w4[c] + r1[2 * C + c] * w5[c] + r2[c] * w6[c] + r2[C + c] * w7[c] +
+                          r2[2 * C + c] * w8[c];
+                o[c] = acc ? o[c] + s : s;
+            }
+            continue;
+        }
+        if (!acc) memset(o, 0, (size_t)C * sizeof *o);
+        for (int ky = 0; ky < 3; ky++) {
+            const int iy = y + ky - 1;
+            if (iy < 0 || iy >= H) continue;
+            for (int kx = 0; kx < 3; kx++) {
+                const int ix = x + kx - 1;
+                if (ix < 0 || ix >= W) continue;
+                const float *restrict i = img + ((size_t)iy * W + ix) * C;
+                const float *restrict wk = wt[ky * 3 + kx];
+                for (int c = 0; c < C; c++) o[c] += i[c] * wk[c];
+            }
+        }
+    }
+}
+
+void net_dwconv3x3_forward(float *out, const float *in, const float *w, int B, int H, int W, int C)
+{
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * H; r++) {
+        const int n = r / H, y = r % H;
+        dw_row(out + (size_t)r * W * C, in + (size_t)n * H * W * C, w, H, W, C, y, 0, 0);
+    }
+}
+
+void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, int B,
+                            int H, int W, int C, int accumulate, double *red)
+{
+    if (dinp) {
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < B * H; r++) {
+            const int n = r / H, y = r % H;
+            dw_row(dinp + (size_t)r * W * C, dout + (size_t)n * H * W * C, w, H, W, C, y, 1, accumulate);
+        }
+    }
+    const size_t stride = (size_t)9 * C;
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < NET_RED_CHUNKS; j++) {
+        double *part = red + (size_t)j * stride;
+        memset(part, 0, stride * sizeof *part);
+        size_t lo, hi;
+        net_chunk((size_t)B * H, j, &lo, &hi);
+        for (size_t r = lo; r < hi; r++) {
+            const int n = (int)(r / H), y = (int)(r % H);
+            const float *img = in + (size_t)n * H * W * C;
+            for (int x = 0; x < W; x++) {
+                const float *restrict g = dout + (r * W + x) * C;
+                for (int ky = 0; ky < 3; ky++) {
+                    const int iy = y + ky - 1;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int ix = x + kx - 1;
+                        if (ix < 0 || ix >= W) continue;
+                        const float *restrict i = img + ((size_t)iy * W + ix) * C;
+                        double *restrict p = part + (size_t)(ky * 3 + kx) * C;
+                        for (int c = 0; c < C; c++) p[c] += i[c] * g[c];
+                    }
+                }
+            }
+        }
+    }
+    net_chunk_sum_into_float(dw, red, stride, stride);
+}

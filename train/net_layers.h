@@ -1,0 +1,134 @@
+/* net_layers.h: the CNN's layers as forward/backward pairs over plain float arrays.
+ *
+ * Every tensor is NHWC (batch, rows, columns, channels), channels fastest.
+ * Why NHWC and not NCHW: measured on this CPU (see net_model.c), NHWC turns
+ * every 1x1 convolution into ONE GEMM over the whole batch (rows = B*H*W),
+ * a 3x3 convolution into nine shifted GEMMs with no im2col buffer at all,
+ * and lets depthwise conv, batch norm and max-pool vectorize over the
+ * channel axis (64..256, a multiple of the 16 floats of an AVX-512 register)
+ * with unit stride.
+ *
+ * Dimension legend: B batch, H/W input rows/columns, Ho/Wo output ones,
+ * C/Ci/Co channels (in/out), R = B*H*W rows of a per-pixel tensor.
+ * Weight layouts (PyTorch's OIHW permuted so the GEMMs need no transpose):
+ *   3x3 conv   w[3][3][Ci][Co]  (HWIO)
+ *   1x1 conv   w[Ci][Co]
+ *   depthwise  w[3][3][C]
+ *
+ * Conventions (llm.c): outputs first, then inputs, then dims. Parameter
+ * gradients ACCUMULATE (+=) so that the caller zeroes them once per step;
+ * input gradients are OVERWRITTEN unless a function says otherwise. Shapes
+ * are checked once when a model is built, never here. Functions that reduce
+ * over the batch (parameter gradients, BN statistics) take `red`, a scratch
+ * of NET_RED_DOUBLES(C) doubles, and split the rows into a fixed number of
+ * chunks so that the result does not depend on the number of threads.
+ * Nothing here allocates, prints or fails. */
+#ifndef NET_LAYERS_H
+#define NET_LAYERS_H
+
+#include <stddef.h>
+
+/* Rows are split into this many chunks for deterministic reductions. */
+#define NET_RED_CHUNKS 32
+/* Scratch (in doubles) a reducing layer over C channels needs. */
+#define NET_RED_DOUBLES(C) ((size_t)NET_RED_CHUNKS * 9 * (size_t)(C) + 4 * (size_t)(C))
+
+/*-*** Convolutions ***/
+
+/* Conv 3x3, valid, one input channel, no bias, optional fused ReLU.
+ * out (B,H-2,W-2,Co), in (B,H,W), w (3,3,Co). */
+void net_conv3x3c1_forward(float *out, const float *in, const float *w, int B, int H, int W, int Co, int relu);
+/* dw (3,3,Co) +=; dout (B,H-2,W-2,Co); relu_out = the forward output when
+ * the ReLU was fused (its zeros mask dout), else NULL. No input gradient:
+ * this is the first layer. */
+void net_conv3x3c1_backward(float *dw, const float *dout, const float *relu_out, const float *in, int B, int H,
+                            int W, int Co, double *red);
+
+/* Conv 3x3, valid (pad the input first for "same"), optional bias and fused
+ * ReLU, as nine shifted GEMMs: in NHWC, the input pixel under tap (ky,kx) of
+ * output pixel p = (n*H + y)*W + x is p + ky*W + kx, so for each tap the whole
+ * batch is one GEMM of M = B*H*W - 2*W - 2 rows (the rows for x >= W-2 or
+ * y >= H-2 are computed and dropped: ~9% extra work at 46x46, no im2col).
+ * out (B,H-2,W-2,Co); full (B*H*W,Co) scratch; in (B,H,W,Ci); w (3,3,Ci,Co);
+ * bias (Co) or NULL. */
+void net_conv3x3_forward(float *out, float *full, const float *in, const float *w, const float *bias, int B, int H,
+                         int W, int Ci, int Co, int relu);
+/* dinp (B,H,W,Ci) or NULL; dw (3,3,Ci,Co) +=; dbias (Co) += or NULL;
+ * full (B*H*W,Co) scratch; dout (B,H-2,W-2,Co); relu_out as above. */
+void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, const float *dout,
+                          const float *relu_out, const float *in, const float *w, int B, int H, int W, int Ci,
+                          int Co, double *red);
+
+/* Conv 1x1 (pointwise), no bias: one GEMM. out (R,Co), in (R,Ci), w (Ci,Co). */
+void net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co);
+/* dinp (R,Ci) or NULL; dw (Ci,Co) +=; dout (R,Co). */
+void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, size_t R,
+                          int Ci, int Co);
+
+/* Conv 1x1 stride 2, no bias (the residual shortcut). Ho = (H-1)/2+1.
+ * out (B,Ho,Wo,Co); gather (B*Ho*Wo,Ci) scratch; in (B,H,W,Ci). */
+void net_conv1x1s2_forward(float *out, float *gather, const float *in, const float *w, int B, int H, int W, int Ci,
+                           int Co);
+/* dinp (B,H,W,Ci) overwritten (zeros off the stride grid); dw +=;
+ * gather (B*Ho*Wo,Ci) scratch; dout (B,Ho,Wo,Co). */
+void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
+                            const float *w, int B, int H, int W, int Ci, int Co);
+
+/* Depthwise conv 3x3, padding 1, no bias. out, in (B,H,W,C); w (3,3,C). */
+void net_dwconv3x3_forward(float *out, const float *in, const float *w, int B, int H, int W, int C);
+/* dinp (B,H,W,C) overwritten, or += when accumulate; dw (3,3,C) +=. */
+void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, int B,
+                            int H, int W, int C, int accumulate, double *red);
+
+/*-*** Batch norm (per channel over R rows), optional fused ReLU after it ***/
+
+/* Train mode: normalizes with the batch statistics, saves mean and invstd
+ * (C) for backward, and updates running_mean/var the PyTorch way:
+ * r = (1-momentum)*r + momentum*stat, with the unbiased variance (R/(R-1)). */
+void net_bn_forward_train(float *out, float *mean, float *invstd, float *running_mean, float *running_var,
+                          const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
+                          float eps, int relu, double *red);
+/* Eval mode: normalizes with the running statistics. */
+void net_bn_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                         const float *running_mean, const float *running_var, size_t R, int C, float eps, int relu,
+                         double *red);
+/* Train-mode backward. dinp (R,C) overwritten; dgamma, dbeta (C) +=;
+ * relu_out = forward output when the ReLU was fused, else NULL. */
+void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+                     const float *in, const float *mean, const float *invstd, const float *gamma, size_t R, int C,
+                     double *red);
+
+/*-*** Pooling, elementwise ***/
+
+/* Max-pool 3x3, stride 2, padding 1 (PyTorch: first maximum in scan order).
+ * out (B,Ho,Wo,C); argmax (B,Ho,Wo,C) = input pixel index y*W+x in its image. */
+void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C);
+/* dinp (B,H,W,C) overwritten. */
+void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int B, int H, int W, int C);
+
+/* out = a + b, n elements (out may alias a or b). */
+void net_add(float *out, const float *a, const float *b, size_t n);
+
+/* Zero padding by 1 on each side. out (B,H+2,W+2,C); in (B,H,W,C). */
+void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C);
+/* dinp (B,H,W,C) = the interior of dout (B,H+2,W+2,C). */
+void net_pad1_backward(float *dinp, const float *dout, int B, int H, int W, int C);
+
+/* Global average pool. out (B,C); in (B,P,C) with P pixels per image. */
+void net_gap_forward(float *out, const float *in, int B, int P, int C);
+/* dinp (B,P,C) overwritten. */
+void net_gap_backward(float *dinp, const float *dout, int B, int P, int C);
+
+/*-*** Loss ***/
+
+/* Softmax cross-entropy with PyTorch's F.cross_entropy semantics (mean
+ * reduction): with class weights w (K, NULL = all 1) and label smoothing e,
+ *   loss = sum_i [(1-e) w[y_i] f_i + (e/K) sum_c w[c] (-log p_ic)] / sum_i w[y_i]
+ * where f_i = -log p_iy (focal_gamma = 0) or the focal term
+ * -(1-p_iy)^gamma log p_iy (Lin et al. 2017) when focal_gamma > 0.
+ * probs (B,K) softmax out; dlogits (B,K) = d loss / d logits, or NULL.
+ * Returns the loss. logits (B,K); labels (B) in 0..K-1. */
+float net_xent_forward_backward(float *probs, float *dlogits, const float *logits, const int *labels,
+                                const float *class_weights, float label_smoothing, float focal_gamma, int B, int K);
+
+#endif /* NET_LAYERS_H */

@@ -1,0 +1,543 @@
+/* net_model.c: builds the network from a NetConfig, runs forward and backward over the layers.
+ *
+ * Layout choice (NHWC), measured here with OpenBLAS 0.3.21 on 2 Zen 4 cores:
+ * see net_layers.h for the reasons; NCHW would need an im2col buffer of
+ * 9*Ci*H*W floats per image for conv B (4.5 MB) and strided depthwise/BN
+ * loops, while NHWC makes every conv a GEMM over the whole batch.
+ *
+ * Memory plan: see the activation arena in plan_arena(). Gradients of
+ * activations flow through four scratch buffers S[0..3] of the size of the
+ * largest activation (the module outputs' gradients alternate between two of
+ * them, the other two hold the branch's intermediate gradients), so backward
+ * needs no per-layer gradient tensors. */
+#include "net_model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "emo_record.h"
+#include "net_layers.h"
+
+#define NET_MAX_BN (2 + 3 * EMO_MODEL_MAX_MODULES)
+#define NET_MAX_TENSORS (8 + 11 * EMO_MODEL_MAX_MODULES + 2 * NET_MAX_BN)
+
+/* One separable residual module. Dims: input (B,H,W,cin), output (B,Ho,Wo,cout). */
+typedef struct {
+    int cin, cout, H, W, Ho, Wo;
+    int t_dw1, t_pw1, t_bn1g, t_bn1b, t_dw2, t_pw2, t_bn2g, t_bn2b, t_res, t_rbng, t_rbnb; /* tensor indices */
+    int bn1, bn2, rbn;                                                                      /* NetBN indices */
+    float *dw1;  /* (B,H,W,cin)   depthwise 1 output */
+    float *pw1;  /* (B,H,W,cout)  pointwise 1 output (BN1 input) */
+    float *r1;   /* (B,H,W,cout)  ReLU(BN1) */
+    float *dw2;  /* (B,H,W,cout)  depthwise 2 output */
+    float *pw2;  /* (B,H,W,cout)  pointwise 2 output (BN2 input) */
+    int *argmax; /* (B,Ho,Wo,cout) max-pool argmax */
+    float *res;  /* (B,Ho,Wo,cout) shortcut conv output (its BN's input) */
+    float *out;  /* (B,Ho,Wo,cout) maxpool(BN2) + BN(res) */
+} NetModule;
+
+/* A batch-norm layer's saved batch statistics and running-stat tensors. */
+typedef struct {
+    int C;
+    int t_mean, t_var; /* tensor indices of running mean/var */
+    float *mean;       /* (C) batch mean of the last train forward */
+    float *invstd;     /* (C) 1/sqrt(batch var + eps) */
+} NetBN;
+
+struct NetModel {
+    NetConfig cfg;
+    int max_batch, B, last_train;
+    /* dims: input (H0,W0,1) -> A (H1,W1,Ca) -> B (H2,W2,Cb) -> modules -> G input (Hg,Wg,Cg) -> K */
+    int H0, W0, Ca, H1, W1, Cb, H2, W2, Hg, Wg, Cg, K;
+    int n_modules;
+    NetModule mod[EMO_MODEL_MAX_MODULES];
+    NetBN bn[NET_MAX_BN];
+    int n_bn, bnA, bnB;
+    int tA, tbnAg, tbnAb, tB, tbnBg, tbnBb, tG, tGb;
+    NetTensor tensors[NET_MAX_TENSORS];
+    int n_tensors;
+    size_t n_params, n_buffers;
+    float *params, *grads, *buffers; /* one allocation each */
+    unsigned char *arena;            /* activations + scratch, planned for max_batch */
+    float *x;      /* (B,H0,W0)     standardized input */
+    float *a_conv; /* (B,H1,W1,Ca)  ReLU(conv A) */
+    float *a_bn;   /* (B,H1,W1,Ca)  BN A output */
+    float *b_relu; /* (B,H2,W2,Cb)  ReLU(conv B) */
+    float *b_bn;   /* (B,H2,W2,Cb)  BN B output = module 0 input */
+    float *g_pad;  /* (B,Hg+2,Wg+2,Cg) zero-padded G input */
+    float *g_out;  /* (B,Hg,Wg,K)   conv G output */
+    float *logits; /* (B,K) */
+    float *probs;  /* (B,K) */
+    float *dlogits;/* (B,K) */
+    float *S[4];   /* scratch, s_elems floats each */
+    size_t s_elems;
+    double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
+};
+
+/*-*** Config ***/
+
+void net_config_default(NetConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->input_c = 1;
+    cfg->input_h = cfg->input_w = 48;
+    cfg->input_mean = 0.0f;
+    cfg->input_std = 1.0f;
+    cfg->stem_width[0] = cfg->stem_width[1] = 64;
+    cfg->n_modules = 2;
+    cfg->module_width[0] = 128;
+    cfg->module_width[1] = 256;
+    cfg->n_classes = EMO_NUM_CLASSES;
+    for (int i = 0; i < EMO_NUM_CLASSES; i++)
+        snprintf(cfg->class_names[i], EMO_MODEL_CLASS_NAME_MAX, "%s", emo_class_name(i));
+}
+
+/*-*** Tensor table ***/
+
+static int add_tensor(NetModel *m, NetTensorKind kind, int decay, int ndim, const int *shape, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static int add_tensor(NetModel *m, NetTensorKind kind, int decay, int ndim, const int *shape, const char *fmt, ...)
+{
+    NetTensor *t = &m->tensors[m->n_tensors];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->name, sizeof t->name, fmt, ap);
+    va_end(ap);
+    t->kind = kind;
+    t->decay = decay;
+    t->ndim = ndim;
+    t->numel = 1;
+    for (int i = 0; i < 4; i++) {
+        t->torch_shape[i] = i < ndim ? shape[i] : 1;
+        t->numel *= (size_t)t->torch_shape[i];
+    }
+    size_t *count = kind == NET_TENSOR_PARAM ? &m->n_params : &m->n_buffers;
+    t->offset = *count;
+    *count += t->numel;
+    return m->n_tensors++;
+}
+
+static int add_conv(NetModel *m, int cout, int cin, int k, const char *name)
+{
+    return add_tensor(m, NET_TENSOR_PARAM, 1, 4, (const int[]){cout, cin, k, k}, "%s.weight", name);
+}
+
+/* A BN layer: weight, bias (params) and running mean/var (buffers). */
+static int add_bn(NetModel *m, int C, const char *name, int *tg, int *tb)
+{
+    *tg = add_tensor(m, NET_TENSOR_PARAM, 0, 1, &C, "%s.weight", name);
+    *tb = add_tensor(m, NET_TENSOR_PARAM, 0, 1, &C, "%s.bias", name);
+    NetBN *bn = &m->bn[m->n_bn];
+    bn->C = C;
+    bn->t_mean = add_tensor(m, NET_TENSOR_BUFFER, 0, 1, &C, "%s.running_mean", name);
+    bn->t_var = add_tensor(m, NET_TENSOR_BUFFER, 0, 1, &C, "%s.running_var", name);
+    return m->n_bn++;
+}
+
+/* Names follow PyTorch's seed_cnn() Sequential indices, so a state_dict
+ * maps one to one: 0 conv A, 2 BN A, 3 conv B, 5 BN B, 6.. modules, then G. */
+static void build_tensors(NetModel *m)
+{
+    char name[32];
+    m->tA = add_conv(m, m->Ca, 1, 3, "0");
+    m->bnA = add_bn(m, m->Ca, "2", &m->tbnAg, &m->tbnAb);
+    m->tB = add_conv(m, m->Cb, m->Ca, 3, "3");
+    m->bnB = add_bn(m, m->Cb, "5", &m->tbnBg, &m->tbnBb);
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        const int mi = 6 + i;
+        snprintf(name, sizeof name, "%d.branch.0.0", mi);
+        d->t_dw1 = add_conv(m, d->cin, 1, 3, name);
+        snprintf(name, sizeof name, "%d.branch.0.1", mi);
+        d->t_pw1 = add_conv(m, d->cout, d->cin, 1, name);
+        snprintf(name, sizeof name, "%d.branch.1", mi);
+        d->bn1 = add_bn(m, d->cout, name, &d->t_bn1g, &d->t_bn1b);
+        snprintf(name, sizeof name, "%d.branch.3.0", mi);
+        d->t_dw2 = add_conv(m, d->cout, 1, 3, name);
+        snprintf(name, sizeof name, "%d.branch.3.1", mi);
+        d->t_pw2 = add_conv(m, d->cout, d->cout, 1, name);
+        snprintf(name, sizeof name, "%d.branch.4", mi);
+        d->bn2 = add_bn(m, d->cout, name, &d->t_bn2g, &d->t_bn2b);
+        snprintf(name, sizeof name, "%d.res.0", mi);
+        d->t_res = add_conv(m, d->cout, d->cin, 1, name);
+        snprintf(name, sizeof name, "%d.res.1", mi);
+        d->rbn = add_bn(m, d->cout, name, &d->t_rbng, &d->t_rbnb);
+    }
+    snprintf(name, sizeof name, "%d", 6 + m->n_modules);
+    m->tG = add_conv(m, m->K, m->Cg, 3, name);
+    m->tGb = add_tensor(m, NET_TENSOR_PARAM, 0, 1, &m->K, "%s.bias", name);
+}
+
+/*-*** Activation arena ***/
+
+/* Carves the arena (base == NULL: only measures). 64-byte alignment keeps
+ * every tensor on its own cache lines and AVX-512 aligned. */
+static size_t plan_arena(NetModel *m, unsigned char *base)
+{
+    size_t off = 0;
+#define TAKE(ptr, type, count)                                                \
+    do {                                                                      \
+        size_t bytes_ = ((size_t)(count) * sizeof(type) + 63) & ~(size_t)63; \
+        ptr = base ? (type *)(void *)(base + off) : NULL;                     \
+        off += bytes_;                                                        \
+    } while (0)
+    const size_t B = (size_t)m->max_batch;
+    TAKE(m->x, float, B * m->H0 * m->W0);
+    TAKE(m->a_conv, float, B * m->H1 * m->W1 * m->Ca);
+    TAKE(m->a_bn, float, B * m->H1 * m->W1 * m->Ca);
+    TAKE(m->b_relu, float, B * m->H2 * m->W2 * m->Cb);
+    TAKE(m->b_bn, float, B * m->H2 * m->W2 * m->Cb);
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        const size_t in = B * d->H * d->W * d->cin, mid = B * d->H * d->W * d->cout, o = B * d->Ho * d->Wo * d->cout;
+        TAKE(d->dw1, float, in);
+        TAKE(d->pw1, float, mid);
+        TAKE(d->r1, float, mid);
+        TAKE(d->dw2, float, mid);
+        TAKE(d->pw2, float, mid);
+        TAKE(d->argmax, int, o);
+        TAKE(d->res, float, o);
+        TAKE(d->out, float, o);
+    }
+    TAKE(m->g_pad, float, B * (m->Hg + 2) * (m->Wg + 2) * m->Cg);
+    TAKE(m->g_out, float, B * m->Hg * m->Wg * m->K);
+    TAKE(m->logits, float, B * m->K);
+    TAKE(m->probs, float, B * m->K);
+    TAKE(m->dlogits, float, B * m->K);
+    int cmax = m->K > m->Cb ? m->K : m->Cb;
+    cmax = m->Ca > cmax ? m->Ca : cmax;
+    for (int i = 0; i < m->n_bn; i++) {
+        TAKE(m->bn[i].mean, float, m->bn[i].C);
+        TAKE(m->bn[i].invstd, float, m->bn[i].C);
+        cmax = m->bn[i].C > cmax ? m->bn[i].C : cmax;
+    }
+    TAKE(m->red, double, NET_RED_DOUBLES(cmax));
+    for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
+#undef TAKE
+    return off;
+}
+
+/* The largest tensor any scratch buffer must hold (see net_backward). */
+static size_t scratch_elems(const NetModel *m)
+{
+    size_t s = (size_t)m->H1 * m->W1 * (m->Ca > m->Cb ? m->Ca : m->Cb); /* conv B full rows, dA */
+    for (int i = 0; i < m->n_modules; i++) {
+        const NetModule *d = &m->mod[i];
+        const size_t c = (size_t)(d->cin > d->cout ? d->cin : d->cout);
+        s = (size_t)d->H * d->W * c > s ? (size_t)d->H * d->W * c : s;
+    }
+    const size_t g = (size_t)(m->Hg + 2) * (m->Wg + 2) * (m->Cg > m->K ? m->Cg : m->K);
+    s = g > s ? g : s;
+    return s * (size_t)m->max_batch;
+}
+
+/*-*** Create / free ***/
+
+EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoError *err)
+{
+    *out = NULL;
+    EmoError e;
+    if (emo_model_config_check(cfg, "network config", &e) != EMO_OK)
+        return emo_error_set(err, EMO_ERR_ARG, "%s", e.msg);
+    if (max_batch < 1 || max_batch > 65536)
+        return emo_error_set(err, EMO_ERR_ARG, "network config: max batch %d out of range 1..65536", max_batch);
+    NetModel *m = calloc(1, sizeof *m);
+    if (!m) return emo_error_set(err, EMO_ERR_NOMEM, "network: out of memory");
+    m->cfg = *cfg;
+    m->max_batch = max_batch;
+    m->H0 = (int)cfg->input_h;
+    m->W0 = (int)cfg->input_w;
+    m->Ca = (int)cfg->stem_width[0];
+    m->Cb = (int)cfg->stem_width[1];
+    m->H1 = m->H0 - 2;
+    m->W1 = m->W0 - 2;
+    m->H2 = m->H1 - 2;
+    m->W2 = m->W1 - 2;
+    m->n_modules = (int)cfg->n_modules;
+    m->K = (int)cfg->n_classes;
+    int H = m->H2, W = m->W2, C = m->Cb;
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        d->cin = C;
+        d->cout = (int)cfg->module_width[i];
+        d->H = H;
+        d->W = W;
+        d->Ho = (H - 1) / 2 + 1;
+        d->Wo = (W - 1) / 2 + 1;
+        H = d->Ho;
+        W = d->Wo;
+        C = d->cout;
+    }
+    m->Hg = H;
+    m->Wg = W;
+    m->Cg = C;
+    build_tensors(m);
+    m->s_elems = scratch_elems(m);
+    size_t bytes = plan_arena(m, NULL);
+    m->params = calloc(m->n_params, sizeof(float));
+    m->grads = calloc(m->n_params, sizeof(float));
+    m->buffers = calloc(m->n_buffers, sizeof(float));
+    m->arena = aligned_alloc(64, bytes);
+    if (!m->params || !m->grads || !m->buffers || !m->arena) {
+        net_free(m);
+        return emo_error_set(err, EMO_ERR_NOMEM, "network: out of memory (%zu MB of activations for batch %d)",
+                             bytes >> 20, max_batch);
+    }
+    plan_arena(m, m->arena);
+    *out = m;
+    return EMO_OK;
+}
+
+void net_free(NetModel *m)
+{
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->buffers);
+    free(m->arena);
+    free(m);
+}
+
+/*-*** Init ***/
+
+/* splitmix64: a tiny seeded generator, state passed explicitly. */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void net_init_params(NetModel *m, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const NetTensor *t = &m->tensors[i];
+        float *p = (t->kind == NET_TENSOR_PARAM ? m->params : m->buffers) + t->offset;
+        if (t->ndim == 4 || i == m->tGb) {
+            /* fan_in of G's bias is that of G's weight. */
+            const int *sh = t->ndim == 4 ? t->torch_shape : m->tensors[m->tG].torch_shape;
+            const double bound = 1.0 / sqrt((double)sh[1] * sh[2] * sh[3]);
+            for (size_t k = 0; k < t->numel; k++) {
+                const double u = (double)(splitmix64(&s) >> 40) / (double)(1ull << 24);
+                p[k] = (float)((2.0 * u - 1.0) * bound);
+            }
+        } else {
+            const float v = strstr(t->name, ".weight") || strstr(t->name, ".running_var") ? 1.0f : 0.0f;
+            for (size_t k = 0; k < t->numel; k++) p[k] = v;
+        }
+    }
+}
+
+/*-*** Forward ***/
+
+static float *P(NetModel *m, int t) { return m->params + m->tensors[t].offset; }
+static float *G(NetModel *m, int t) { return m->grads + m->tensors[t].offset; }
+static float *BUF(NetModel *m, int t) { return m->buffers + m->tensors[t].offset; }
+
+static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float *in, size_t R, int relu, int train)
+{
+    NetBN *bn = &m->bn[bi];
+    if (train)
+        net_bn_forward_train(out, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
+                             P(m, tb), R, bn->C, NET_BN_MOMENTUM, NET_BN_EPS, relu, m->red);
+    else
+        net_bn_forward_eval(out, in, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), R, bn->C,
+                            NET_BN_EPS, relu, m->red);
+}
+
+static void softmax_rows(float *probs, const float *logits, int B, int K)
+{
+    for (int i = 0; i < B; i++) {
+        const float *z = logits + (size_t)i * K;
+        double zmax = z[0], s = 0;
+        for (int c = 1; c < K; c++) zmax = z[c] > zmax ? z[c] : zmax;
+        for (int c = 0; c < K; c++) s += exp(z[c] - zmax);
+        for (int c = 0; c < K; c++) probs[(size_t)i * K + c] = (float)(exp(z[c] - zmax) / s);
+    }
+}
+
+void net_forward(NetModel *m, const float *x, int B, int train)
+{
+    m->B = B;
+    m->last_train = train;
+    const size_t npix = (size_t)B * m->H0 * m->W0;
+    const float mean = m->cfg.input_mean, inv = 1.0f / m->cfg.input_std;
+    for (size_t i = 0; i < npix; i++) m->x[i] = (x[i] - mean) * inv;
+
+    net_conv3x3c1_forward(m->a_conv, m->x, P(m, m->tA), B, m->H0, m->W0, m->Ca, 1);
+    bn_fwd(m, m->bnA, m->tbnAg, m->tbnAb, m->a_bn, m->a_conv, (size_t)B * m->H1 * m->W1, 0, train);
+    net_conv3x3_forward(m->b_relu, m->S[0], m->a_bn, P(m, m->tB), NULL, B, m->H1, m->W1, m->Ca, m->Cb, 1);
+    bn_fwd(m, m->bnB, m->tbnBg, m->tbnBb, m->b_bn, m->b_relu, (size_t)B * m->H2 * m->W2, 0, train);
+
+    const float *cur = m->b_bn;
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        const size_t R = (size_t)B * d->H * d->W, Ro = (size_t)B * d->Ho * d->Wo;
+        net_dwconv3x3_forward(d->dw1, cur, P(m, d->t_dw1), B, d->H, d->W, d->cin);
+        net_conv1x1_forward(d->pw1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout);
+        bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train);
+        net_dwconv3x3_forward(d->dw2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout);
+        net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout);
+        bn_fwd(m, d->bn2, d->t_bn2g, d->t_bn2b, m->S[0], d->pw2, R, 0, train);
+        net_maxpool_forward(d->out, d->argmax, m->S[0], B, d->H, d->W, d->cout);
+        net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout);
+        bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train);
+        net_add(d->out, d->out, m->S[2], Ro * d->cout);
+        cur = d->out;
+    }
+    net_pad1_forward(m->g_pad, cur, B, m->Hg, m->Wg, m->Cg);
+    net_conv3x3_forward(m->g_out, m->S[0], m->g_pad, P(m, m->tG), P(m, m->tGb), B, m->Hg + 2, m->Wg + 2, m->Cg,
+                        m->K, 0);
+    net_gap_forward(m->logits, m->g_out, B, m->Hg * m->Wg, m->K);
+    softmax_rows(m->probs, m->logits, B, m->K);
+}
+
+/*-*** Loss and backward ***/
+
+float net_loss(NetModel *m, const int *labels, const NetLossOpts *opts)
+{
+    const NetLossOpts none = {0};
+    if (!opts) opts = &none;
+    return net_xent_forward_backward(m->probs, NULL, m->logits, labels, opts->class_weights, opts->label_smoothing,
+                                     opts->focal_gamma, m->B, m->K);
+}
+
+static void bn_bwd(NetModel *m, int bi, int tg, int tb, float *dinp, const float *dout, const float *relu_out,
+                   const float *in, size_t R)
+{
+    NetBN *bn = &m->bn[bi];
+    net_bn_backward(dinp, G(m, tg), G(m, tb), dout, relu_out, in, bn->mean, bn->invstd, P(m, tg), R, bn->C, m->red);
+}
+
+EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, float *loss, EmoError *err)
+{
+    if (!m->last_train)
+        return emo_error_set(err, EMO_ERR_ARG, "network: backward needs a train-mode forward first");
+    const int B = m->B;
+    for (int i = 0; i < B; i++)
+        if (labels[i] < 0 || labels[i] >= m->K)
+            return emo_error_set(err, EMO_ERR_ARG, "network: label %d of image %d is not a class (0..%d)", labels[i],
+                                 i, m->K - 1);
+    const NetLossOpts none = {0};
+    if (!opts) opts = &none;
+    float l = net_xent_forward_backward(m->probs, m->dlogits, m->logits, labels, opts->class_weights,
+                                        opts->label_smoothing, opts->focal_gamma, B, m->K);
+    if (loss) *loss = l;
+    memset(m->grads, 0, m->n_params * sizeof *m->grads);
+
+    float **S = m->S;
+    net_gap_backward(S[0], m->dlogits, B, m->Hg * m->Wg, m->K);
+    net_conv3x3_backward(S[2], G(m, m->tG), G(m, m->tGb), S[1], S[0], NULL, m->g_pad, P(m, m->tG), B, m->Hg + 2,
+                         m->Wg + 2, m->Cg, m->K, m->red);
+    net_pad1_backward(S[3], S[2], B, m->Hg, m->Wg, m->Cg);
+
+    float *D = S[3], *Dn = S[0], *T1 = S[1], *T2 = S[2];
+    for (int i = m->n_modules - 1; i >= 0; i--) {
+        NetModule *d = &m->mod[i];
+        const float *in = i ? m->mod[i - 1].out : m->b_bn;
+        const size_t R = (size_t)B * d->H * d->W, Ro = (size_t)B * d->Ho * d->Wo;
+        /* shortcut: D -> BN -> conv1x1/2 -> Dn (overwrites Dn) */
+        bn_bwd(m, d->rbn, d->t_rbng, d->t_rbnb, T1, D, NULL, d->res, Ro);
+        net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout);
+        /* branch: D -> maxpool -> BN2 -> pw2 -> dw2 -> BN1+ReLU -> pw1 -> dw1 -> Dn (adds) */
+        net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout);
+        bn_bwd(m, d->bn2, d->t_bn2g, d->t_bn2b, T2, T1, NULL, d->pw2, R);
+        net_conv1x1_backward(T1, G(m, d->t_pw2), T2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout);
+        net_dwconv3x3_backward(T2, G(m, d->t_dw2), T1, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red);
+        bn_bwd(m, d->bn1, d->t_bn1g, d->t_bn1b, T1, T2, d->r1, d->pw1, R);
+        net_conv1x1_backward(T2, G(m, d->t_pw1), T1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout);
+        net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 1, m->red);
+        float *t = D;
+        D = Dn;
+        Dn = t;
+    }
+    /* D = d(BN B output) */
+    bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2);
+    net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1, m->Ca,
+                         m->Cb, m->red);
+    bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, NULL, m->a_conv, (size_t)B * m->H1 * m->W1);
+    net_conv3x3c1_backward(G(m, m->tA), T1, m->a_conv, m->x, B, m->H0, m->W0, m->Ca, m->red);
+    return EMO_OK;
+}
+
+/*-*** Accessors ***/
+
+const float *net_logits(const NetModel *m) { return m->logits; }
+const float *net_probs(const NetModel *m) { return m->probs; }
+size_t net_param_count(const NetModel *m) { return m->n_params; }
+size_t net_buffer_count(const NetModel *m) { return m->n_buffers; }
+float *net_params(NetModel *m) { return m->params; }
+float *net_grads(NetModel *m) { return m->grads; }
+float *net_buffers(NetModel *m) { return m->buffers; }
+int net_tensor_count(const NetModel *m) { return m->n_tensors; }
+const NetTensor *net_tensor(const NetModel *m, int i) { return &m->tensors[i]; }
+const NetConfig *net_config(const NetModel *m) { return &m->cfg; }
+int net_max_batch(const NetModel *m) { return m->max_batch; }
+
+/* OIHW <-> HWIO index maps for 4-D tensors; 1-D tensors copy as they are. */
+static size_t hwio_index(const int *s, int o, int i, int h, int w)
+{
+    return (((size_t)h * s[3] + w) * s[1] + i) * s[0] + o;
+}
+
+void net_tensor_from_torch(NetModel *m, int ti, const float *src)
+{
+    const NetTensor *t = &m->tensors[ti];
+    float *dst = (t->kind == NET_TENSOR_PARAM ? m->params : m->buffers) + t->offset;
+    if (t->ndim != 4) {
+        memcpy(dst, src, t->numel * sizeof *dst);
+        return;
+    }
+    const int *s = t->torch_shape;
+    size_t k = 0;
+    for (int o = 0; o < s[0]; o++)
+        for (int i = 0; i < s[1]; i++)
+            for (int h = 0; h < s[2]; h++)
+                for (int w = 0; w < s[3]; w++) dst[hwio_index(s, o, i, h, w)] = src[k++];
+}
+
+void net_tensor_to_torch(const NetModel *m, int ti, const float *src_array, float *dst)
+{
+    const NetTensor *t = &m->tensors[ti];
+    const float *src = src_array + t->offset;
+    if (t->ndim != 4) {
+        memcpy(dst, src, t->numel * sizeof *dst);
+        return;
+    }
+    const int *s = t->torch_shape;
+    size_t k = 0;
+    for (int o = 0; o < s[0]; o++)
+        for (int i = 0; i < s[1]; i++)
+            for (int h = 0; h < s[2]; h++)
+                for (int w = 0; w < s[3]; w++) dst[k++] = src[hwio_index(s, o, i, h, w)];
+}
+
+double net_forward_flops(const NetModel *m)
+{
+    double f = 2.0 * m->H1 * m->W1 * 9 * m->Ca + 2.0 * m->H2 * m->W2 * 9.0 * m->Ca * m->Cb;
+    for (int i = 0; i < m->n_modules; i++) {
+        const NetModule *d = &m->mod[i];
+        const double hw = (double)d->H * d->W;
+        f += 2.0 * hw * 9 * (d->cin + d->cout) + 2.0 * hw * d->cout * (d->cin + d->cout) +
+             2.0 * d->Ho * d->Wo * d->cin * d->cout;
+    }
+    return f + 2.0 * m->Hg * m->Wg * 9.0 * m->Cg * m->K;
+}
+
+void net_set_threads(int n)
+{
+    if (n < 1) n = 1;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    openblas_set_num_threads(n);
+}
