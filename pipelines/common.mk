@@ -99,11 +99,12 @@ emo_show = $(strip $(subst $(EMOINGEST),emoingest,$(subst $(EMOAUGMENT),emoaugme
 
 # $(call emo_stamp,NAME,TEXT): $(OPTS)/NAME holds TEXT, rewritten only when
 # TEXT changed (at parse time, so make sees the new date in the same run).
-# Under make -n or -q nothing is written: a changed stamp is forced instead,
+# (Both sides are stripped: make 4.3's $(file <) keeps the final newline of
+# files over 200 bytes.) Under make -n or -q nothing is written: a changed stamp is forced instead,
 # so the dry run shows (or -q reports) what a real run would redo.
 EMO_DRY   := $(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS)))
 emo_same  = $(and $(findstring x$(1)x,x$(2)x),$(findstring x$(2)x,x$(1)x))
-emo_stamp = $(if $(call emo_same,$(file <$(OPTS)/$(1)),$(2)),,$(if $(EMO_DRY),$(eval $(OPTS)/$(1): emo-force ; @echo 'options changed: $(1)'),\
+emo_stamp = $(if $(call emo_same,$(strip $(file <$(OPTS)/$(1))),$(strip $(2))),,$(if $(EMO_DRY),$(eval $(OPTS)/$(1): emo-force ; @echo 'options changed: $(1)'),\
               $(shell mkdir -p $(OPTS))$(file >$(OPTS)/$(1),$(2))))
 .PHONY: emo-force
 emo-force: ;
