@@ -5,13 +5,26 @@
  *   u16 width[n], u16 height[n], i8 label[n], u8 channels[n], u8 origin[n],
  *   u8 predictor[n], u32 source_len[n], u32 params_len[n],
  *   source strings (each + NUL), params strings (each + NUL),
- *   pixel residuals (w*h*c bytes per record, in record order). */
+ *   pixel residuals (w*h*c bytes per record, in record order).
+ * With flag EMO_BLOCK_FLAG_MED32 (the u32 after n), each run of 32 records
+ * starting at an index that is a multiple of 32, all gray, all of one size
+ * and all predicted by MED, stores its residuals interleaved (byte j*32+k
+ * is pixel j of record k): the reader then decodes 32 records at once with
+ * SIMD instead of one serial MED chain per record (SHARDS.md). */
 #include "emo_block.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "emo_predict.h"
+
+#define EMO_BLOCK_FLAG_MED32 1u
 
 #define EMO_BLOCK_FIXED_BYTES_PER_RECORD (8 + 8 + 8 + 2 + 2 + 1 + 1 + 1 + 1 + 4 + 4)
 
@@ -107,6 +120,17 @@ static uint64_t emo_get_le(const uint8_t *p, int bytes)
     return v;
 }
 
+/* The grouping rule of EMO_BLOCK_FLAG_MED32 on the writer's side: 32 gray
+ * records of one size starting at a multiple of 32 (the predictor is then
+ * MED by choice of the writer). */
+static int emo_block_group_ok(const EmoBlockEntry *e, size_t n, size_t i)
+{
+    if (i % EMO_PREDICT_LANES || i + EMO_PREDICT_LANES > n) return 0;
+    for (size_t k = i; k < i + EMO_PREDICT_LANES; k++)
+        if (e[k].channels != 1 || e[k].width != e[i].width || e[k].height != e[i].height) return 0;
+    return 1;
+}
+
 EmoStatus emo_block_encode(const EmoBlockBuilder *b, uint32_t predictors, uint8_t **out, size_t *cap,
                            size_t *out_size, EmoError *err)
 {
@@ -125,7 +149,7 @@ EmoStatus emo_block_encode(const EmoBlockBuilder *b, uint32_t predictors, uint8_
         return emo_error_set(err, EMO_ERR_NOMEM, "out of memory");
     }
     uint8_t *p = emo_put_le(*out, n, 4);
-    p = emo_put_le(p, 0, 4);
+    p = emo_put_le(p, EMO_BLOCK_FLAG_MED32, 4);
     for (size_t i = 0; i < n; i++) p = emo_put_le(p, b->entries[i].id, 8);
     for (size_t i = 0; i < n; i++) p = emo_put_le(p, b->entries[i].parent_id, 8);
     for (size_t i = 0; i < n; i++) p = emo_put_le(p, (uint64_t)b->entries[i].source_row, 8);
@@ -148,25 +172,110 @@ EmoStatus emo_block_encode(const EmoBlockBuilder *b, uint32_t predictors, uint8_
         memcpy(p, b->arena + e->params_off, (size_t)e->params_len + 1);
         p += (size_t)e->params_len + 1;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         const EmoBlockEntry *e = &b->entries[i];
+        const size_t npx = (size_t)e->width * e->height * e->channels;
+        if ((predictors & (1u << EMO_PRED_MED)) && emo_block_group_ok(b->entries, n, i)) {
+            /* Residuals of each record to scratch, then interleaved into place. */
+            for (size_t k = 0; k < EMO_PREDICT_LANES; k++) {
+                const EmoBlockEntry *ek = &b->entries[i + k];
+                emo_predict_encode(EMO_PRED_MED, b->arena + ek->pixels_off, scratch, ek->width, ek->height, 1);
+                for (size_t j = 0; j < npx; j++) p[j * EMO_PREDICT_LANES + k] = scratch[j];
+                preds[i + k] = EMO_PRED_MED;
+            }
+            p += npx * EMO_PREDICT_LANES;
+            i += EMO_PREDICT_LANES;
+            continue;
+        }
         preds[i] = (uint8_t)emo_predict_choose(predictors, b->arena + e->pixels_off, p, scratch, e->width,
                                                e->height, e->channels);
-        p += (size_t)e->width * e->height * e->channels;
+        p += npx;
+        i++;
     }
     free(scratch);
     *out_size = (size_t)(p - *out);
     return EMO_OK;
 }
 
-EmoStatus emo_block_decode(uint8_t *payload, size_t size, EmoRecord **records, size_t *rcap, size_t *count,
-                           EmoError *err)
+/* Interleaved 32 x npx (byte j*32+k = pixel j of record k) to record-major
+ * (record k at dst + k*npx): a byte transpose, 16x16 tiles in SSE2. */
+static void emo_deinterleave32(const uint8_t *src, uint8_t *dst, size_t npx)
+{
+    size_t j0 = 0;
+#if defined(__AVX2__)
+    /* The SSE2 tile below, with both 16-record halves in one 256-bit
+     * register: AVX2 unpacks work per 128-bit lane, which is exactly two
+     * independent 16x16 transposes. */
+    for (; j0 + 16 <= npx; j0 += 16) {
+        __m256i a[16], b[16], c[16], d[16];
+        for (int k = 0; k < 16; k++) a[k] = _mm256_loadu_si256((const __m256i *)(src + (j0 + (size_t)k) * 32));
+        for (int k = 0; k < 8; k++) {
+            b[2 * k] = _mm256_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+            b[2 * k + 1] = _mm256_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+        }
+        for (int g = 0; g < 16; g += 4) {
+            c[g] = _mm256_unpacklo_epi16(b[g], b[g + 2]);
+            c[g + 1] = _mm256_unpackhi_epi16(b[g], b[g + 2]);
+            c[g + 2] = _mm256_unpacklo_epi16(b[g + 1], b[g + 3]);
+            c[g + 3] = _mm256_unpackhi_epi16(b[g + 1], b[g + 3]);
+        }
+        for (int g = 0; g < 16; g += 8) {
+            for (int k = 0; k < 4; k++) {
+                d[g + 2 * k] = _mm256_unpacklo_epi32(c[g + k], c[g + k + 4]);
+                d[g + 2 * k + 1] = _mm256_unpackhi_epi32(c[g + k], c[g + k + 4]);
+            }
+        }
+        for (int k = 0; k < 8; k++) {
+            __m256i lo = _mm256_unpacklo_epi64(d[k], d[k + 8]), hi = _mm256_unpackhi_epi64(d[k], d[k + 8]);
+            uint8_t *o = dst + (size_t)(2 * k) * npx + j0;
+            _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(lo));
+            _mm_storeu_si128((__m128i *)(o + npx), _mm256_castsi256_si128(hi));
+            _mm_storeu_si128((__m128i *)(o + 16 * npx), _mm256_extracti128_si256(lo, 1));
+            _mm_storeu_si128((__m128i *)(o + 17 * npx), _mm256_extracti128_si256(hi, 1));
+        }
+    }
+#elif defined(__SSE2__)
+    for (; j0 + 16 <= npx; j0 += 16) {
+        for (int half = 0; half < 2; half++) {
+            __m128i a[16], b[16], c[16], d[16];
+            for (int k = 0; k < 16; k++)
+                a[k] = _mm_loadu_si128((const __m128i *)(src + (j0 + (size_t)k) * 32 + 16 * half));
+            for (int k = 0; k < 8; k++) {
+                b[2 * k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+                b[2 * k + 1] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+            }
+            for (int g = 0; g < 16; g += 4) {
+                c[g] = _mm_unpacklo_epi16(b[g], b[g + 2]);
+                c[g + 1] = _mm_unpackhi_epi16(b[g], b[g + 2]);
+                c[g + 2] = _mm_unpacklo_epi16(b[g + 1], b[g + 3]);
+                c[g + 3] = _mm_unpackhi_epi16(b[g + 1], b[g + 3]);
+            }
+            for (int g = 0; g < 16; g += 8) {
+                for (int k = 0; k < 4; k++) {
+                    d[g + 2 * k] = _mm_unpacklo_epi32(c[g + k], c[g + k + 4]);
+                    d[g + 2 * k + 1] = _mm_unpackhi_epi32(c[g + k], c[g + k + 4]);
+                }
+            }
+            for (int k = 0; k < 8; k++) {
+                uint8_t *o = dst + (size_t)(16 * half + 2 * k) * npx + j0;
+                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(d[k], d[k + 8]));
+                _mm_storeu_si128((__m128i *)(o + npx), _mm_unpackhi_epi64(d[k], d[k + 8]));
+            }
+        }
+    }
+#endif
+    for (; j0 < npx; j0++)
+        for (size_t k = 0; k < 32; k++) dst[k * npx + j0] = src[j0 * 32 + k];
+}
+
+EmoStatus emo_block_decode(uint8_t *payload, size_t size, uint8_t **pixbuf, size_t *pixcap, EmoRecord **records,
+                           size_t *rcap, size_t *count, EmoError *err)
 {
     *count = 0;
     if (size < 8) return emo_error_set(err, EMO_ERR_CORRUPT, "payload of %zu bytes is too short", size);
     const uint64_t n = emo_get_le(payload, 4);
-    if (emo_get_le(payload + 4, 4) != 0)
-        return emo_error_set(err, EMO_ERR_CORRUPT, "unknown block layout flags");
+    const uint32_t flags = (uint32_t)emo_get_le(payload + 4, 4);
+    if (flags & ~EMO_BLOCK_FLAG_MED32) return emo_error_set(err, EMO_ERR_CORRUPT, "unknown block layout flags");
     if (n > (size - 8) / EMO_BLOCK_FIXED_BYTES_PER_RECORD)
         return emo_error_set(err, EMO_ERR_CORRUPT, "record count %llu does not fit the payload",
                              (unsigned long long)n);
@@ -197,7 +306,6 @@ EmoStatus emo_block_decode(uint8_t *payload, size_t size, EmoRecord **records, s
             s += len + 1;
         }
     }
-    uint8_t *px = s;
     for (uint64_t i = 0; i < n; i++) {
         EmoRecord *r = &rec[i];
         r->id = emo_get_le(ids + 8 * i, 8);
@@ -208,20 +316,57 @@ EmoStatus emo_block_decode(uint8_t *payload, size_t size, EmoRecord **records, s
         r->label = (int8_t)labels[i];
         r->channels = chans[i];
         r->origin = origins[i];
-        unsigned pred = preds[i];
         if (r->label < EMO_LABEL_NONE || r->label >= EMO_NUM_CLASSES || r->channels < 1 || r->channels > 4 ||
-            r->origin > EMO_ORIGIN_AUGMENTED || pred >= EMO_PRED__COUNT || r->width == 0 || r->height == 0)
+            r->origin > EMO_ORIGIN_AUGMENTED || preds[i] >= EMO_PRED__COUNT || r->width == 0 || r->height == 0)
             return emo_error_set(err, EMO_ERR_CORRUPT, "record %llu: field out of range", (unsigned long long)i);
-        size_t npx = (size_t)r->width * r->height * r->channels;
-        if (npx > (size_t)(end - px))
-            return emo_error_set(err, EMO_ERR_CORRUPT, "record %llu: pixels run past the payload",
-                                 (unsigned long long)i);
-        emo_predict_decode((EmoPredictor)pred, px, r->width, r->height, r->channels);
-        r->pixels = px;
-        px += npx;
     }
-    if (px != end)
-        return emo_error_set(err, EMO_ERR_CORRUPT, "%zu trailing bytes after the last record", (size_t)(end - px));
+    /* Pixels. Grouped records are decoded where they lie, then transposed
+     * into *pixbuf; the others are decoded in place in the payload. */
+    uint8_t *px = s;
+    size_t grouped = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        px = s;
+        size_t out = 0;
+        for (uint64_t i = 0; i < n;) {
+            EmoRecord *r = &rec[i];
+            size_t npx = (size_t)r->width * r->height * r->channels;
+            int group = 0;
+            if ((flags & EMO_BLOCK_FLAG_MED32) && i % EMO_PREDICT_LANES == 0 && i + EMO_PREDICT_LANES <= n) {
+                group = 1;
+                for (uint64_t k = i; k < i + EMO_PREDICT_LANES && group; k++)
+                    group = rec[k].channels == 1 && rec[k].width == r->width && rec[k].height == r->height &&
+                            preds[k] == EMO_PRED_MED;
+            }
+            size_t span = group ? npx * EMO_PREDICT_LANES : npx;
+            if (span > (size_t)(end - px))
+                return emo_error_set(err, EMO_ERR_CORRUPT, "record %llu: pixels run past the payload",
+                                     (unsigned long long)i);
+            if (pass == 0) {
+                if (group) grouped += span;
+            } else if (group) {
+                emo_predict_decode_med_x32(px, r->width, r->height);
+                emo_deinterleave32(px, *pixbuf + out, npx);
+                for (size_t k = 0; k < EMO_PREDICT_LANES; k++) rec[i + k].pixels = *pixbuf + out + k * npx;
+                out += span;
+            } else {
+                emo_predict_decode((EmoPredictor)preds[i], px, r->width, r->height, r->channels);
+                r->pixels = px;
+            }
+            px += span;
+            i += group ? EMO_PREDICT_LANES : 1;
+        }
+        if (pass == 0) {
+            if (px != end)
+                return emo_error_set(err, EMO_ERR_CORRUPT, "%zu trailing bytes after the last record",
+                                     (size_t)(end - px));
+            if (grouped > *pixcap || !*pixbuf) {
+                uint8_t *pb = realloc(*pixbuf, grouped ? grouped : 1);
+                if (!pb) return emo_error_set(err, EMO_ERR_NOMEM, "out of memory");
+                *pixbuf = pb;
+                *pixcap = grouped ? grouped : 1;
+            }
+        }
+    }
     *count = (size_t)n;
     return EMO_OK;
 }

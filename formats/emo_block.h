@@ -55,12 +55,14 @@ EmoStatus emo_block_builder_add(EmoBlockBuilder *b, const EmoRecord *rec, EmoErr
 EmoStatus emo_block_encode(const EmoBlockBuilder *b, uint32_t predictors, uint8_t **out, size_t *cap,
                            size_t *out_size, EmoError *err);
 
-/* Parses a payload in place: pixels are un-predicted inside `payload`, and
- * records[0..*count) point into it. *records is malloc'd/grown (*rcap is its
- * length). Every length is checked against the payload size: a malformed
- * payload is EMO_ERR_CORRUPT with the reason in err (the caller prefixes
- * the shard and block). */
-EmoStatus emo_block_decode(uint8_t *payload, size_t size, EmoRecord **records, size_t *rcap, size_t *count,
-                           EmoError *err);
+/* Parses a payload in place: pixels are un-predicted inside `payload` (or,
+ * for interleaved groups, into *pixbuf, malloc'd/grown, *pixcap its size),
+ * and records[0..*count) point into those buffers. *records is
+ * malloc'd/grown (*rcap is its length). Every length is checked against the
+ * payload size before anything is decoded: a malformed payload is
+ * EMO_ERR_CORRUPT with the reason in err (the caller prefixes the shard and
+ * block). */
+EmoStatus emo_block_decode(uint8_t *payload, size_t size, uint8_t **pixbuf, size_t *pixcap, EmoRecord **records,
+                           size_t *rcap, size_t *count, EmoError *err);
 
 #endif /* EMO_BLOCK_H */

@@ -19,8 +19,8 @@
 #include "emo_shard.h"
 
 typedef struct {
-    uint8_t *payload;
-    size_t payload_cap;
+    uint8_t *payload, *pixels;   /* decompressed block; de-interleaved pixels */
+    size_t payload_cap, pixels_cap;
     EmoRecord *records;
     size_t records_cap, count;
     int shard, block;
@@ -148,7 +148,7 @@ static EmoStatus emo_reader_decode(EmoDatasetReader *r, EmoVisit v, EmoReadSlot 
     EmoStatus s = emo_shard_read_block(sh, v.block, &sl->payload, &sl->payload_cap, &size, &sl->err);
     if (s != EMO_OK) return s;
     EmoError e;
-    s = emo_block_decode(sl->payload, size, &sl->records, &sl->records_cap, &sl->count, &e);
+    s = emo_block_decode(sl->payload, size, &sl->pixels, &sl->pixels_cap, &sl->records, &sl->records_cap, &sl->count, &e);
     if (s != EMO_OK)
         return emo_error_set(&sl->err, s, "%s: block %u: %s", emo_shard_path(sh), v.block, e.msg);
     if (sl->count != emo_shard_block(sh, v.block)->records) {
@@ -325,6 +325,7 @@ void emo_dataset_reader_close(EmoDatasetReader *r)
     }
     for (int i = 0; i < 2; i++) {
         free(r->slots[i].payload);
+        free(r->slots[i].pixels);
         free(r->slots[i].records);
     }
     if (r->shards)

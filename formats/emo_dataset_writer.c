@@ -27,9 +27,10 @@
 #include "emo_predict.h"
 #include "emo_shard.h"
 
-/* Predictors a writer may pick from per record. LEFT/UP/GRAD decode with
- * SIMD prefix sums; see SHARDS.md for why the others are left out. */
-#define EMO_WRITER_PREDICTORS ((1u << EMO_PRED_LEFT) | (1u << EMO_PRED_UP) | (1u << EMO_PRED_GRAD))
+/* MED compresses FER2013 best of the predictors measured, and groups of 32
+ * same-size gray records decode it with SIMD; per-record choice among the
+ * others gained under 0.1% (SHARDS.md), so the writer uses MED alone. */
+#define EMO_WRITER_PREDICTORS (1u << EMO_PRED_MED)
 
 typedef struct {
     EmoBlockBuilder builder;

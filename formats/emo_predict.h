@@ -40,6 +40,15 @@ void emo_predict_encode(EmoPredictor pred, const uint8_t *px, uint8_t *res, int 
 /* Inverse of emo_predict_encode, in place: residuals become pixels. */
 void emo_predict_decode(EmoPredictor pred, uint8_t *buf, int w, int h, int c);
 
+/* Records decoded together by emo_predict_decode_med_x32. */
+#define EMO_PREDICT_LANES 32
+
+/* MED decode of EMO_PREDICT_LANES gray w x h images stored interleaved
+ * (byte j*32 + k is pixel j of image k), in place. One image's MED decode is
+ * a serial chain through the left neighbour; 32 images side by side make
+ * that chain 32 bytes wide, so SIMD runs it at vector speed. */
+void emo_predict_decode_med_x32(uint8_t *buf, int w, int h);
+
 /* The predictor from `allowed` (a bit mask of 1u << EmoPredictor) whose
  * residuals of `px` have the lowest estimated coded size (order-0 entropy).
  * Writes that predictor's residuals to `res`. `scratch` holds w*h*c bytes. */

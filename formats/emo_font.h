@@ -1,0 +1,24 @@
+/* emo_font.h: a tiny 5x7 bitmap font for labelling contact sheets.
+ *
+ * Covers the letters of the class names ("angry" ... "unlabeled"), digits
+ * and '?'; other characters draw as '?'. Glyphs are the classic HD44780
+ * shapes. Each character advances EMO_FONT_ADVANCE pixels. */
+#ifndef EMO_FONT_H
+#define EMO_FONT_H
+
+#include <stdint.h>
+
+#include "emo_image.h"
+
+#define EMO_FONT_WIDTH 5
+#define EMO_FONT_HEIGHT 7
+#define EMO_FONT_ADVANCE 6
+
+/* Draws `text` into a gray image with its top-left corner at (x, y) in
+ * `value`; pixels outside the image are clipped. */
+void emo_font_draw(EmoImage *img, int x, int y, const char *text, uint8_t value);
+
+/* Width in pixels of `text` drawn with emo_font_draw. */
+int emo_font_text_width(const char *text);
+
+#endif /* EMO_FONT_H */
