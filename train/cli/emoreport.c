@@ -558,6 +558,7 @@ static void collect_rejections(json_t *j, IngestInfo *in, int depth)
         const char *reason = json_str_any(j, reason_keys);
         if (reason) {
             const char *input = json_str_any(j, input_keys);
+            const char *detail = json_string_value(json_object_get(j, "detail"));
             json_t *row = json_object_get(j, "row");
             char *kind = reason_kind(reason);
             int i = 0;
@@ -578,6 +579,10 @@ static void collect_rejections(json_t *j, IngestInfo *in, int depth)
                 if (json_is_integer(row)) buf_add(&in->examples, " row %lld", (long long)json_integer_value(row));
                 buf_add(&in->examples, "</td><td>");
                 buf_html(&in->examples, reason);
+                if (detail && *detail) {
+                    buf_add(&in->examples, ": ");
+                    buf_html(&in->examples, detail);
+                }
                 buf_add(&in->examples, "</td></tr>\n");
             }
             in->nrejected++;
@@ -608,12 +613,18 @@ static void fact_row(Buf *b, const char *key, const char *val)
     buf_add(b, "</td></tr>\n");
 }
 
-/* Scalars at the top level, and one level down in small objects ("totals": {...}). */
-static void collect_facts(json_t *o, const char *prefix, IngestInfo *in)
+/* Scalars at the top level and in the objects below it ("totals": {...},
+ * "duplicates": {"cross_split_pairs": {...}}), two levels at most. Settings
+ * and per-class counts are shown elsewhere. */
+static void collect_facts(json_t *o, const char *prefix, int depth, IngestInfo *in)
 {
+    static const char *const skip[] = {"options", "sources", "counts", "list", "rejected", "tool", NULL};
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
+        int skipped = 0;
+        for (int i = 0; skip[i]; i++) skipped |= strcmp(k, skip[i]) == 0;
+        if (skipped) continue;
         char key[256];
         snprintf(key, sizeof key, "%s%s", prefix, k);
         for (char *p = key; *p; p++)
@@ -627,17 +638,15 @@ static void collect_facts(json_t *o, const char *prefix, IngestInfo *in)
             snprintf(val, sizeof val, "%s", json_string_value(v));
         else if (json_is_boolean(v))
             snprintf(val, sizeof val, "%s", json_is_true(v) ? "yes" : "no");
-        else if (json_is_object(v) && !*prefix && json_object_size(v) <= 12) {
-            /* only if all its members are scalars */
-            const char *k2;
-            json_t *v2;
-            int scalar = 1;
-            json_object_foreach(v, k2, v2) scalar &= !json_is_object(v2) && !json_is_array(v2);
-            if (scalar) {
-                char p2[256];
-                snprintf(p2, sizeof p2, "%s: ", k);
-                collect_facts(v, p2, in);
-            }
+        else if (json_is_object(v) && depth < 2 && json_object_size(v) <= 16) {
+            char p2[300];
+            snprintf(p2, sizeof p2, "%s: ", key);
+            collect_facts(v, p2, depth + 1, in);
+            continue;
+        } else if (json_is_array(v) && depth == 0 && json_array_size(v) > 0 && json_is_string(json_array_get(v, 0))) {
+            size_t i;
+            json_t *s;
+            json_array_foreach(v, i, s) if (json_is_string(s)) fact_row(&in->facts, key, json_string_value(s));
             continue;
         } else
             continue;
@@ -654,8 +663,10 @@ static void ingest_load(const char *path, IngestInfo *in)
         if (file_exists(path)) warn("%s:%d: %s", path, je.line, je.text);
         return;
     }
-    if (json_is_object(root)) collect_facts(root, "", in);
-    collect_rejections(root, in, 0);
+    if (json_is_object(root)) collect_facts(root, "", 0, in);
+    /* emoingest lists them under "rejected"; elsewhere, any object with a reason */
+    json_t *rej = json_is_object(root) ? json_object_get(root, "rejected") : NULL;
+    collect_rejections(json_is_array(rej) ? rej : root, in, 0);
     qsort(in->reasons, (size_t)in->nreasons, sizeof *in->reasons, cmp_reason);
     in->have = 1;
     json_decref(root);
@@ -1381,7 +1392,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < a.ndatasets; i++) nok += ds[i].ok;
     if (nok) {
         if (have_data) img(&b, "data.png", "faces per class in each dataset", 900);
-        buf_add(&b, "<table><tr><th>class</th>");
+        buf_add(&b, "<div class=\"row\"><div>\n<h3>Faces per dataset</h3>\n<table><tr><th>class</th>");
         for (int i = 0; i < a.ndatasets; i++)
             if (ds[i].ok) {
                 buf_add(&b, "<th>");
@@ -1412,13 +1423,10 @@ int main(int argc, char **argv)
                 if (ds[i].width) buf_add(&b, "<td>%dx%d</td>", ds[i].width, ds[i].height);
                 else buf_add(&b, "<td>mixed</td>");
             }
-        buf_add(&b, "</tr>\n</table>\n");
-    } else if (a.ndatasets) {
-        buf_add(&b, "<p class=\"missing\">No dataset manifests could be read.</p>\n");
-    }
-    if (have_samples) {
-        buf_add(&b, "<h3>Some of the faces</h3>\n");
-        img(&b, "samples.png", "sample faces", 0);
+        buf_add(&b, "</tr>\n</table>\n</div><div>\n");
+    } else {
+        if (a.ndatasets) buf_add(&b, "<p class=\"missing\">No dataset manifests could be read.</p>\n");
+        buf_add(&b, "<div class=\"row\"><div>\n");
     }
     if (ing.have) {
         buf_add(&b, "<h3>Ingest</h3>\n");
@@ -1438,6 +1446,11 @@ int main(int argc, char **argv)
         }
     } else if (a.ingest) {
         buf_add(&b, "<p class=\"missing\">No ingest report (%s).</p>\n", file_exists(a.ingest) ? "unreadable" : "missing");
+    }
+    buf_add(&b, "</div></div>\n");
+    if (have_samples) {
+        buf_add(&b, "<h3>Some of the faces</h3>\n");
+        img(&b, "samples.png", "sample faces", 0);
     }
     buf_add(&b, "</section>\n");
 
