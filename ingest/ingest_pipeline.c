@@ -27,6 +27,7 @@ typedef struct {
     char *source;
     int64_t row;
     int split;
+    int label;
 } KeptRef;
 
 typedef struct {
@@ -162,7 +163,7 @@ static EmoStatus writer_for(Run *r, int split, EmoDatasetWriter **w, EmoError *e
     return EMO_OK;
 }
 
-static EmoStatus keep_ref(Run *r, const char *source, int64_t row, int split, EmoError *err)
+static EmoStatus keep_ref(Run *r, const char *source, int64_t row, int split, int label, EmoError *err)
 {
     if (r->nkept == r->kept_cap) {
         size_t nc = r->kept_cap ? r->kept_cap * 2 : 4096;
@@ -179,6 +180,7 @@ static EmoStatus keep_ref(Run *r, const char *source, int64_t row, int split, Em
     r->kept[r->nkept].source = s;
     r->kept[r->nkept].row = row;
     r->kept[r->nkept].split = split;
+    r->kept[r->nkept].label = label;
     r->nkept++;
     return EMO_OK;
 }
@@ -212,8 +214,8 @@ static EmoStatus commit_crop(Run *r, const IngestItem *it, const IngestCrop *c, 
     }
     if (e >= 0) {
         const KeptRef *k = &r->kept[e];
-        IngestDupInfo d = {.source = it->source, .row = row, .split = split, .of_source = k->source,
-                           .of_row = k->row, .of_split = k->split, .near = near, .distance = dist,
+        IngestDupInfo d = {.source = it->source, .row = row, .split = split, .label = it->label,
+                           .of_source = k->source, .of_row = k->row, .of_split = k->split, .of_label = k->label, .near = near, .distance = dist,
                            .dropped = o->dedup != INGEST_DEDUP_OFF};
         EMO_RETURN_IF_ERR(ingest_report_duplicate(r->report, &d, err));
         if (d.dropped) {
@@ -230,7 +232,7 @@ static EmoStatus commit_crop(Run *r, const IngestItem *it, const IngestCrop *c, 
         }
     }
     EMO_RETURN_IF_ERR(ingest_dedup_add(r->dedup, c->id, c->phash, NULL, err));
-    EMO_RETURN_IF_ERR(keep_ref(r, it->source, row, split, err));
+    EMO_RETURN_IF_ERR(keep_ref(r, it->source, row, split, it->label, err));
     EmoDatasetWriter *w = NULL;
     EMO_RETURN_IF_ERR(writer_for(r, split, &w, err));
     EmoRecord rec = {

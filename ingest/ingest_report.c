@@ -110,6 +110,8 @@ EmoStatus ingest_report_duplicate(IngestReport *r, const IngestDupInfo *d, EmoEr
             r->c.cross_pairs[d->split][d->of_split]++;
     }
     if (d->dropped) r->c.dup_dropped++;
+    int conflict = d->label != d->of_label;
+    if (conflict) r->c.dup_label_conflicts++;
     json_t *o = json_object();
     if (!o) return emo_error_set(err, EMO_ERR_NOMEM, "report: out of memory");
     json_object_set_new(o, "source", jstr(d->source));
@@ -121,6 +123,10 @@ EmoStatus ingest_report_duplicate(IngestReport *r, const IngestDupInfo *d, EmoEr
     json_object_set_new(o, "kind", json_string(d->near ? "near" : "exact"));
     if (d->near) json_object_set_new(o, "distance", json_integer(d->distance));
     json_object_set_new(o, "cross_split", json_boolean(cross));
+    if (conflict) {
+        json_object_set_new(o, "label", json_string(emo_class_name(d->label)));
+        json_object_set_new(o, "duplicate_of_label", json_string(emo_class_name(d->of_label)));
+    }
     json_object_set_new(o, "dropped", json_boolean(d->dropped));
     return append(r->duplicates, o, err);
 }
@@ -192,6 +198,7 @@ EmoStatus ingest_report_write(const IngestReport *r, const char *path, EmoError 
     json_object_set_new(dup, "near", json_integer((json_int_t)c->dup_near));
     json_object_set_new(dup, "dropped", json_integer((json_int_t)c->dup_dropped));
     json_object_set_new(dup, "cross_split", json_integer((json_int_t)c->dup_cross_split));
+    json_object_set_new(dup, "label_conflicts", json_integer((json_int_t)c->dup_label_conflicts));
     json_t *pairs = json_object();
     for (int a = 0; a < INGEST_NUM_SPLITS; a++)
         for (int b = 0; b < INGEST_NUM_SPLITS; b++)

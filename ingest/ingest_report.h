@@ -21,9 +21,11 @@ typedef struct {
     const char *source;      /* the duplicate */
     int64_t row;
     int split;
+    int label;
     const char *of_source;   /* the earlier record it duplicates */
     int64_t of_row;
     int of_split;
+    int of_label;
     int near;                /* 0 exact, 1 perceptual */
     int distance;            /* Hamming distance (near) */
     int dropped;             /* removed from the output (dedup on) */
@@ -37,6 +39,7 @@ typedef struct {
     uint64_t by_path[INGEST_PATH__COUNT];
     uint64_t by_reason[INGEST_REJ__COUNT];
     uint64_t dup_exact, dup_near, dup_cross_split, dup_dropped;
+    uint64_t dup_label_conflicts;   /* duplicates whose labels differ */
     uint64_t cross_pairs[INGEST_NUM_SPLITS][INGEST_NUM_SPLITS];  /* [dup's split][original's split] */
 } IngestCounts;
 
