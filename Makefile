@@ -60,7 +60,7 @@ else
 endif
 # FUZZ=1: clang with libFuzzer's coverage hooks (make fuzz sets it).
 ifeq ($(FUZZ),1)
-  SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer
+  SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 ifeq ($(SAN),1)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
