@@ -155,11 +155,20 @@ $(AUG_MANIFEST): $(ING_MANIFEST) $(OPTS)/augment $(PROGS_DEP)
 	$(AUG_CMD) $(THREADS_FLAG)
 
 # Train into $(RUN).tmp, swapped in whole when the run completes, so the
-# report never mixes an old run's metrics with a new model.
+# report never mixes an old run's metrics with a new model. An interrupted
+# run resumes from its checkpoint when neither the options nor the training
+# set changed since it started (emotrain --resume gives the same result as
+# an uninterrupted run); otherwise it starts afresh.
 $(MODEL): $(TRAIN_DEP) $(OPTS)/train $(PROGS_DEP)
 	@echo "== train: $(call emo_show,$(TRAIN_CMD))"
-	rm -rf $(RUN).tmp
-	$(TRAIN_CMD) $(THREADS_FLAG)
+	@if [ -f $(RUN).tmp/checkpoint.emomodel ] && cmp -s $(OPTS)/train $(RUN).tmp/pipeline-opts \
+	    && [ $(RUN).tmp/pipeline-opts -nt $(TRAIN_DEP) ]; then \
+	  echo "resuming the interrupted run in $(RUN).tmp"; echo "$(TRAIN_CMD) $(THREADS_FLAG) --resume"; \
+	  $(TRAIN_CMD) $(THREADS_FLAG) --resume; \
+	else \
+	  rm -rf $(RUN).tmp && mkdir -p $(RUN).tmp && cp $(OPTS)/train $(RUN).tmp/pipeline-opts && \
+	  echo "$(TRAIN_CMD) $(THREADS_FLAG)" && $(TRAIN_CMD) $(THREADS_FLAG); \
+	fi
 	@test -f $(RUN).tmp/best.emomodel || { echo "emotrain wrote no $(RUN).tmp/best.emomodel" >&2; exit 1; }
 	rm -rf $(RUN).old; if [ -d $(RUN) ]; then mv $(RUN) $(RUN).old; fi
 	mv $(RUN).tmp $(RUN) && rm -rf $(RUN).old

@@ -111,13 +111,15 @@ static const char *fake_script =
     "#!/bin/sh\n"
     "name=$(basename \"$0\")\n"
     "echo \"$name $*\" >> \"$FAKE_LOG\"\n"
-    "if [ \"${FAKE_FAIL:-}\" = \"$name\" ]; then echo \"$name: failing on purpose\" >&2; exit 1; fi\n"
     "out=; prev=; json=; ev=0\n"
     "for a in \"$@\"; do\n"
     "  case \"$prev\" in -o) out=$a;; --json) json=$a;; esac\n"
     "  [ \"$a\" = --eval ] && ev=1\n"
     "  prev=$a\n"
     "done\n"
+    "# a training run that fails has written a checkpoint first (like a killed run)\n"
+    "if [ $name = emotrain ] && [ $ev = 0 ]; then mkdir -p \"$out\"; echo ckpt > \"$out/checkpoint.emomodel\"; fi\n"
+    "if [ \"${FAKE_FAIL:-}\" = \"$name\" ]; then echo \"$name: failing on purpose\" >&2; exit 1; fi\n"
     "man() { mkdir -p \"$1\"; printf '{\"num_records\": %s}\\n' \"$2\" > \"$1/manifest.json\"; }\n"
     "case $name in\n"
     "  emoingest) man \"$out/train\" 10; man \"$out/val\" 4; echo '{\"rejected\":[]}' > \"$out/ingest-report.json\";;\n"
@@ -309,14 +311,37 @@ START_TEST(failed_stage_keeps_old_outputs_and_reruns)
     ck_assert_int_eq(count_lines_with(log, "emoreport "), 0);
     free(log);
 
-    /* The next run redoes train (from a clean temp folder) and what follows. */
+    /* The next run with the same options resumes the interrupted run from
+     * its checkpoint, then evaluates and reports. */
     ck_assert_int_eq(fake_make(&f, "EPOCHS=3"), 0);
     log = fake_log(&f);
     ck_assert_int_eq(count_lines_with(log, "emoingest "), 0);
     ck_assert_int_eq(count_lines_with(log, "emotrain --shards"), 1);
+    ck_assert_ptr_nonnull(strstr(log, "--resume"));
     ck_assert_int_eq(count_lines_with(log, "emotrain --eval"), 1);
     free(log);
     ck_assert(!exists(tmp));
+
+    /* Interrupted, then rerun with other options: a fresh start, no --resume. */
+    ck_assert_int_ne(fake_make(&f, "EPOCHS=4 FAKE_FAIL=emotrain"), 0);
+    ck_assert(exists(tmp));
+    ck_assert_int_eq(fake_make(&f, "EPOCHS=5"), 0);
+    log = fake_log(&f);
+    ck_assert_int_eq(count_lines_with(log, "emotrain --shards"), 1);
+    ck_assert_ptr_null(strstr(log, "--resume"));
+    free(log);
+
+    /* Interrupted, then the training set changes: a fresh start too. */
+    ck_assert_int_ne(fake_make(&f, "EPOCHS=5 AUG='--copies 3' FAKE_FAIL=emotrain"), 0);
+    usleep(20000);
+    char *newimg = pathf("%s/train/happy/c.jpg", f.data);
+    ts_write(newimg, "zzz", 3);
+    free(newimg);
+    ck_assert_int_eq(fake_make(&f, "EPOCHS=5 AUG='--copies 3'"), 0);
+    log = fake_log(&f);
+    ck_assert_int_eq(count_lines_with(log, "emoingest "), 1);
+    ck_assert_ptr_null(strstr(log, "--resume"));
+    free(log);
 
     /* A failing report leaves no half-written index.html behind. */
     char *report = pathf("%s/report/index.html", f.out);

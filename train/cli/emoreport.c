@@ -314,18 +314,19 @@ static int is_val(const char *n) { return has_word(n, "val") || has_word(n, "val
 
 /* Which column holds what: the trainer may spell its header a few ways. */
 typedef struct {
-    int epoch, train_loss, train_acc, val_loss, val_acc, val_f1, seconds, lr;
+    int epoch, train_loss, train_acc, val_loss, val_acc, val_f1, seconds, lr, best;
     int recall[EMO_NUM_CLASSES];
 } MetricCols;
 
 static void find_cols(const Table *t, MetricCols *m)
 {
-    m->epoch = m->train_loss = m->train_acc = m->val_loss = m->val_acc = m->val_f1 = m->seconds = m->lr = -1;
+    m->epoch = m->train_loss = m->train_acc = m->val_loss = m->val_acc = m->val_f1 = m->seconds = m->lr = m->best = -1;
     for (int k = 0; k < EMO_NUM_CLASSES; k++) m->recall[k] = -1;
     for (int c = 0; c < t->ncols; c++) {
         char n[128];
         norm_name(t->names[c], n, sizeof n);
         if (m->epoch < 0 && strcmp(n, "epoch") == 0) m->epoch = c;
+        else if (m->best < 0 && (strcmp(n, "best") == 0 || strcmp(n, "is_best") == 0)) m->best = c;
         else if (has_word(n, "recall")) {
             if (has_word(n, "train")) continue;
             for (int k = 0; k < EMO_NUM_CLASSES; k++)
@@ -1203,9 +1204,13 @@ int main(int argc, char **argv)
     Prediction *preds = NULL;
     int npreds = a.predictions ? predictions_load(a.predictions, a.outdir, &preds) : 0;
 
-    /* Best epoch: by validation macro-F1, else validation accuracy. */
+    /* Best epoch: as the trainer marked it, else by validation macro-F1, else
+     * validation accuracy. */
     int best_row = -1;
-    if (have_metrics) {
+    if (have_metrics && mc.best >= 0)
+        for (int r = 0; r < t.nrows; r++)
+            if (table_at(&t, r, mc.best) == 1) best_row = r;
+    if (have_metrics && best_row < 0) {
         int key = mc.val_f1 >= 0 ? mc.val_f1 : mc.val_acc;
         double best = -1;
         for (int r = 0; key >= 0 && r < t.nrows; r++) {
@@ -1264,7 +1269,7 @@ int main(int argc, char **argv)
         card(&b, v, best_row >= 0 ? "epochs trained" : "epochs");
         if (best_row >= 0) {
             snprintf(v, sizeof v, "%g", mc.epoch >= 0 ? table_at(&t, best_row, mc.epoch) : best_row + 1.0);
-            card(&b, v, mc.val_f1 >= 0 ? "best epoch (validation macro-F1)" : "best epoch (validation accuracy)");
+            card(&b, v, mc.best >= 0 ? "best epoch (the model kept)" : mc.val_f1 >= 0 ? "best epoch (validation macro-F1)" : "best epoch (validation accuracy)");
         }
         if (mc.seconds >= 0) {
             double s = table_at(&t, t.nrows - 1, mc.seconds);
