@@ -45,6 +45,7 @@ EMOAUGMENT := $(BIN)/emoaugment
 EMOTRAIN   := $(BIN)/emotrain
 EMOPREDICT := $(BIN)/emopredict
 EMOREPORT  := $(BIN)/emoreport
+EMOSHARD   := $(BIN)/emoshard
 
 OUT        ?= out
 EPOCHS     ?= 30
@@ -69,6 +70,7 @@ AUG_MANIFEST := $(AUGD)/train/manifest.json
 MODEL    := $(RUN)/best.emomodel
 EVAL     := $(OUT)/eval.json
 PRED     := $(OUT)/predictions.jsonl
+SAMPLES  := $(ING)/samples.png
 REPORT   := $(OUT)/report/index.html
 
 ifeq ($(strip $(AUG)),off)
@@ -89,13 +91,14 @@ TRAIN_CMD   = $(EMOTRAIN) --shards $(TRAIN_SET) --val $(ING)/val -o $(RUN).tmp -
 EVAL_CMD    = $(EMOTRAIN) --eval --model $(MODEL) --shards
 EVAL_JSON   = --json
 PREDICT_CMD = $(EMOPREDICT) --model $(MODEL) $(PREDICT_IMAGES)
+SAMPLES_CMD = $(EMOSHARD) grid $(ING)/train -o $(SAMPLES) --n 48 --cols 12 --seed 1
 REPORT_CMD  = $(EMOREPORT) -o $(OUT)/report --title '$(TITLE)' --opts $(OPTS) \
               --metrics $(RUN)/metrics.csv --eval $(EVAL) --ingest-report $(ING)/ingest-report.json \
-              --preview $(AUGD)/preview.png
+              --preview $(AUGD)/preview.png --samples $(SAMPLES)
 
 # The options as recorded: the command without the programs' folder.
-emo_show = $(strip $(subst $(EMOINGEST),emoingest,$(subst $(EMOAUGMENT),emoaugment,$(subst $(EMOTRAIN),emotrain,\
-             $(subst $(EMOPREDICT),emopredict,$(subst $(EMOREPORT),emoreport,$(1)))))))
+emo_show = $(strip $(subst $(EMOSHARD),emoshard,$(subst $(EMOINGEST),emoingest,$(subst $(EMOAUGMENT),emoaugment,$(subst $(EMOTRAIN),emotrain,\
+             $(subst $(EMOPREDICT),emopredict,$(subst $(EMOREPORT),emoreport,$(1))))))))
 
 # $(call emo_stamp,NAME,TEXT): $(OPTS)/NAME holds TEXT, rewritten only when
 # TEXT changed (at parse time, so make sees the new date in the same run).
@@ -126,7 +129,7 @@ ifneq ($(filter-out $(EMO_QUIET_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 # Programs, built by the top-level Makefile when BIN was not given.
-EMO_PROGS := emoingest emoaugment emotrain emoreport $(if $(strip $(PREDICT_IMAGES)),emopredict)
+EMO_PROGS := emoingest emoaugment emotrain emoreport emoshard $(if $(strip $(PREDICT_IMAGES)),emopredict)
 ifdef EMO_BUILD_PROGS
 PROGS_DEP := | emo-programs
 .PHONY: emo-programs
@@ -185,6 +188,10 @@ $(EVAL): $(MODEL) $(OPTS)/eval $(PROGS_DEP)
 	echo "$(EVAL_CMD) $$set $(THREADS_FLAG) $(EVAL_JSON) $@.tmp"; \
 	$(EVAL_CMD) $$set $(THREADS_FLAG) $(EVAL_JSON) $@.tmp && mv -f $@.tmp $@
 
+# A contact sheet of ingested faces (aligned ones, for photos), for the report.
+$(SAMPLES): $(ING_MANIFEST) $(PROGS_DEP)
+	$(SAMPLES_CMD) --quiet
+
 # Predict: one JSON line per face; a photo without a face is not an error here.
 $(PRED): $(MODEL) $(OPTS)/predict $(PREDICT_IMAGES) $(PROGS_DEP)
 	@echo "== predict: $(call emo_show,$(PREDICT_CMD))"
@@ -192,7 +199,7 @@ $(PRED): $(MODEL) $(OPTS)/predict $(PREDICT_IMAGES) $(PROGS_DEP)
 	@mv -f $@.tmp $@
 
 # The report: every picture on one page.
-$(REPORT): $(EVAL) $(MODEL) $(TRAIN_DEP) $(ING_MANIFEST) $(if $(strip $(PREDICT_IMAGES)),$(PRED)) $(PROGS_DEP)
+$(REPORT): $(EVAL) $(MODEL) $(TRAIN_DEP) $(ING_MANIFEST) $(SAMPLES) $(if $(strip $(PREDICT_IMAGES)),$(PRED)) $(PROGS_DEP)
 	@echo "== report"
 	$(REPORT_CMD) $(if $(strip $(PREDICT_IMAGES)),--predictions $(PRED)) \
 	  $$(for s in train val test; do [ -f $(ING)/$$s/manifest.json ] && printf ' --dataset %s=%s' $$s $(ING)/$$s; done) \

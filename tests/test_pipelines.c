@@ -127,6 +127,7 @@ static const char *fake_script =
     "  emotrain) if [ $ev = 1 ]; then echo '{\"accuracy\":0.5}' > \"$json\";\n"
     "            else mkdir -p \"$out\"; echo model > \"$out/best.emomodel\"; echo epoch,train_loss > \"$out/metrics.csv\"; fi;;\n"
     "  emopredict) echo '{\"file\":\"x.jpg\",\"label\":\"happy\"}';;\n"
+    "  emoshard) touch \"$out\";;\n"
     "  emoreport) mkdir -p \"$out\"; echo '<html></html>' > \"$out/index.html\";;\n"
     "esac\n";
 
@@ -146,8 +147,8 @@ static void fake_setup(Fake *f)
     char *script = pathf("%s/fake.sh", f->bin);
     ts_write(script, fake_script, strlen(fake_script));
     ck_assert_int_eq(chmod(script, 0755), 0);
-    const char *progs[] = {"emoingest", "emoaugment", "emotrain", "emopredict", "emoreport"};
-    for (int i = 0; i < 5; i++) {
+    const char *progs[] = {"emoingest", "emoaugment", "emotrain", "emopredict", "emoreport", "emoshard"};
+    for (int i = 0; i < 6; i++) {
         char *l = pathf("%s/%s", f->bin, progs[i]);
         ck_assert_int_eq(symlink("fake.sh", l), 0);
         free(l);
@@ -598,9 +599,9 @@ END_TEST
 /* The programs are built and take the options the fragments give them. */
 static int real_pipeline_ready(void)
 {
-    const char *progs[] = {"emoingest", "emoaugment", "emotrain", "emotrain", "emoreport"};
-    const char *flag[] = {"--split", "--keep-original", "--shards", "--eval", "--dataset"};
-    for (int i = 0; i < 5; i++) {
+    const char *progs[] = {"emoingest", "emoaugment", "emotrain", "emotrain", "emoreport", "emoshard"};
+    const char *flag[] = {"--split", "--keep-original", "--shards", "--eval", "--dataset", "grid"};
+    for (int i = 0; i < 6; i++) {
         char *p = ts_bin(progs[i]);
         int ok = real_program(progs[i]) && ts_run(NULL, "'%s' --help 2>&1 | grep -q -- '%s'", p, flag[i]) == 0;
         free(p);
