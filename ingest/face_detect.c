@@ -108,7 +108,7 @@ static int push_box(Level *L, FaceBox b)
 
 /* Scales, resizes, integrates and scans one level. */
 static int run_level(const FaceCascade *c, const uint8_t *gray, int iw, int ih, int stride,
-                     Level *L, Scratch *s)
+                     Level *L, int nstripes, Scratch *s)
 {
     int W = c->win_w, H = c->win_h;
     const uint8_t *img = gray;
@@ -130,7 +130,15 @@ static int run_level(const FaceCascade *c, const uint8_t *gray, int iw, int ih, 
     int nx = L->sw - W + 1, ny = L->sh - H + 1;
     /* candidate size: cvRound of int * float scale, computed in float */
     int bw = (int)lrintf((float)W * L->scale), bh = (int)lrintf((float)H * L->scale);
-    for (int y = 0; y < ny; y += L->step) {
+    /* OpenCV scans the rows in nstripes stripes of whole steps each,
+     * stripe = max(ceil(floor(ny / step) / nstripes), 1) * step, and
+     * stops at nstripes * stripe: with step 2 and an odd row count the last
+     * row is skipped whenever nstripes divides floor(ny / 2). Found with an
+     * accept-all cascade against cv2; nstripes comes from the first level. */
+    int q = ny / L->step, ns = nstripes;
+    int stripe = ((q + ns - 1) / ns > 1 ? (q + ns - 1) / ns : 1) * L->step;
+    int ylim = ns * stripe < ny ? ns * stripe : ny;
+    for (int y = 0; y < ylim; y += L->step) {
         int k = face_eval_row(&lv, y, nx, L->step, s->xs);
         for (int i = 0; i < k; i++) {
             FaceBox b = {(int)lrintf((float)s->xs[i] * L->scale), (int)lrintf((float)y * L->scale), bw, bh, 1};
@@ -199,6 +207,10 @@ EmoStatus face_detect(const FaceCascade *c, const uint8_t *gray, int w, int h, i
         if (lev[i].sh > bigh) bigh = lev[i].sh;
     }
 
+    /* OpenCV's stripe count: ceil(working width / 32) of the first level */
+    int nstripes = (lev[0].sw - W + 1 + 31) / 32;
+    if (nstripes < 1) nstripes = 1;
+
     int failed = 0;
     int nthreads = p->threads;
 #ifdef _OPENMP
@@ -222,7 +234,7 @@ EmoStatus face_detect(const FaceCascade *c, const uint8_t *gray, int w, int h, i
             if (!ok) continue;
             Level *L = &lev[order[k]];
             if (L->sw < W || L->sh < H) continue;
-            if (run_level(c, gray, w, h, stride, L, &s) != 0) {
+            if (run_level(c, gray, w, h, stride, L, nstripes, &s) != 0) {
 #ifdef _OPENMP
 #pragma omp atomic write
 #endif
