@@ -190,7 +190,8 @@ START_TEST(import_reports_bad_files_and_continues)
     char *bad = emo_path_join(fx.tmp, "bad"), *bad_ds = emo_path_join(fx.tmp, "bad_ds");
     make_dir(bad, "angry");
     char *g = emo_path_join(bad, "angry/g.png");
-    ts_write(g, "\x89PNG\r\n\x1a\n garbage after a PNG signature", 40);
+    static const char fake_png[] = "\x89PNG\r\n\x1a\n garbage after a PNG signature";
+    ts_write(g, fake_png, sizeof fake_png - 1);
     ck_assert_int_eq(ts_run(fx.out, "%s import %s -o %s", g_bin, bad, bad_ds), 1);
     struct stat st;
     ck_assert_int_ne(stat(bad_ds, &st), 0);
