@@ -6,10 +6,12 @@
 
 #include "aug_apply.h"
 #include "emo_dataset.h"
+#include "emo_font.h"
 
 #define AUG_SHEET_BG 32      /* dark gray frame: faces stand out from it */
 #define AUG_SHEET_GAP 2      /* pixels between cells (before scaling) */
 #define AUG_SHEET_SPLIT 8    /* extra gap after the originals column */
+#define AUG_SHEET_INK 220    /* class-name text */
 
 static EmoStatus check_options(const AugPreviewOptions *o, EmoError *err)
 {
@@ -49,7 +51,9 @@ EmoStatus aug_preview_sheet(const AugConfig *cfg, uint64_t seed, const EmoRecord
         if (np > maxpix) maxpix = np;
     }
     int s = opt->scale, gap = AUG_SHEET_GAP * s;
-    int width = gap + (cw * s + gap) * (1 + opt->variants) + AUG_SHEET_SPLIT * s;
+    /* A left column for each row's class name, in the 5x7 font. */
+    int label_w = emo_font_text_width("unlabeled") + 2 * AUG_SHEET_GAP;
+    int width = label_w + gap + (cw * s + gap) * (1 + opt->variants) + AUG_SHEET_SPLIT * s;
     int height = gap + (chh * s + gap) * (int)n;
     EMO_RETURN_IF_ERR(emo_image_alloc(sheet, width, height, 1, err));
     memset(sheet->pixels, AUG_SHEET_BG, (size_t)width * height);
@@ -64,7 +68,9 @@ EmoStatus aug_preview_sheet(const AugConfig *cfg, uint64_t seed, const EmoRecord
         int y0 = gap + (int)i * (chh * s + gap);
         if (r->channels == 1) memcpy(gray, r->pixels, np);
         else emo_image_rgb_to_gray(r->pixels, gray, np);
-        blit(sheet, gap, y0, cw, chh, gray, r->width, r->height, s);
+        emo_font_draw(sheet, AUG_SHEET_GAP, y0 + (chh * s - EMO_FONT_HEIGHT) / 2, emo_class_name(r->label),
+                      AUG_SHEET_INK);
+        blit(sheet, label_w + gap, y0, cw, chh, gray, r->width, r->height, s);
         for (int k = 0; k < opt->variants && st == EMO_OK; k++) {
             st = aug_make_variant(cfg, seed, id, (uint32_t)k, r->pixels, r->width, r->height, r->channels, var,
                                   NULL, &ws, err);
@@ -74,7 +80,7 @@ EmoStatus aug_preview_sheet(const AugConfig *cfg, uint64_t seed, const EmoRecord
                 emo_image_rgb_to_gray(var, gray, np);
                 show = gray;
             }
-            int x0 = gap + (cw * s + gap) * (1 + k) + AUG_SHEET_SPLIT * s;
+            int x0 = label_w + gap + (cw * s + gap) * (1 + k) + AUG_SHEET_SPLIT * s;
             blit(sheet, x0, y0, cw, chh, show, r->width, r->height, s);
         }
     }
@@ -108,22 +114,25 @@ EmoStatus aug_preview_dataset(const char *input_dir, const AugConfig *cfg, uint6
     EMO_RETURN_IF_ERR(emo_dataset_reader_open(&rd, input_dir, &ropt, err));
     const EmoManifest *m = emo_dataset_reader_manifest(rd);
 
-    /* An even share per class present, so the sheet is not all one class
-     * when the dataset is sorted by label; what is left unfilled (a rare
-     * class) is topped up from the records passed over. */
+    /* An even share per class present (at least one each while rows last),
+     * so the sheet is not all one class when the dataset is sorted by
+     * label; rows left over are topped up from records passed over. */
     int present = m->unlabeled > 0;
     for (int c = 0; c < EMO_NUM_CLASSES; c++) present += m->class_counts[c] > 0;
     size_t want = (size_t)opt->rows;
     if (m->num_records < want) want = (size_t)m->num_records;
-    size_t quota = present ? (want + present - 1) / present : want;
-    size_t taken[EMO_NUM_CLASSES + 1] = {0};
+    size_t quota = present ? want / present : want;
+    if (quota == 0) quota = 1;
+    size_t taken[EMO_NUM_CLASSES + 1] = {0}, full = 0;
 
     Picked pk = {calloc(want ? want : 1, sizeof *pk.recs), calloc(want ? want : 1, sizeof *pk.pix), 0};
     Picked spare = {calloc(want ? want : 1, sizeof *spare.recs), calloc(want ? want : 1, sizeof *spare.pix), 0};
     EmoStatus st = pk.recs && pk.pix && spare.recs && spare.pix
                        ? EMO_OK
                        : emo_error_set(err, EMO_ERR_NOMEM, "preview: out of memory");
-    while (st == EMO_OK && pk.n < want) {
+    /* Read until the rows are filled, or every class has its share and the
+     * spares cover the rest. */
+    while (st == EMO_OK && pk.n < want && !(full == (size_t)present && pk.n + spare.n >= want)) {
         EmoRecord rec;
         st = emo_dataset_reader_next(rd, &rec, err);
         if (st != EMO_OK) break;
@@ -137,7 +146,7 @@ EmoStatus aug_preview_dataset(const char *input_dir, const AugConfig *cfg, uint6
             break;
         }
         memcpy(copy, rec.pixels, bytes);
-        if (to == &pk) taken[c]++;
+        if (to == &pk && ++taken[c] == quota) full++;
         rec.pixels = copy;
         rec.source = rec.params = ""; /* the reader's strings do not outlive the block */
         to->recs[to->n] = rec;

@@ -1,8 +1,9 @@
 /* aug_preview.h: a contact sheet of originals next to their variants, so a
  * user can see what the options do before spending hours of training.
  *
- * One row per original: the original, a gap, then variants 0..V-1, the very
- * variants a run with the same options and seed writes as copies 0..V-1.
+ * One row per original: its class name, the original, a gap, then variants
+ * 0..V-1, the very variants a run with the same options and seed writes as
+ * copies 0..V-1.
  * Cells are scaled up by an integer factor (nearest neighbour, so pixels
  * stay visible); records of other sizes are centred in the cell. */
 #ifndef AUG_PREVIEW_H
