@@ -1,0 +1,20 @@
+/* train_eval.h: run a model over a dataset and collect metrics.
+ *
+ * Inference mode (batch norm with running statistics, no parameter
+ * change). The loss reported is plain cross-entropy (no class weights, no
+ * smoothing), so validation losses compare across runs trained with
+ * different loss options. */
+#ifndef TRAIN_EVAL_H
+#define TRAIN_EVAL_H
+
+#include "emo_error.h"
+#include "net_model.h"
+#include "train_loader.h"
+#include "train_metrics.h"
+
+/* Streams one pass of `l` (which should be in evaluation order) through m,
+ * adding every record to `out` (not reset first). Batches must fit
+ * net_max_batch(m). Errors are the loader's (shard, block). */
+EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoError *err);
+
+#endif /* TRAIN_EVAL_H */
