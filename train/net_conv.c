@@ -38,31 +38,34 @@ void net_conv3x3c1_backward(float *dw, const float *dout, const float *relu_out,
                             int W, int Co, double *red)
 {
     const int Ho = H - 2, Wo = W - 2;
-    const size_t stride = (size_t)9 * Co;
+    const size_t n9 = (size_t)9 * Co;
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
-        double *part = red + (size_t)j * stride;
-        memset(part, 0, stride * sizeof *part);
+        double *part = net_red_part(red, Co, j);
+        float *restrict acc = net_red_facc(red, Co, j);
+        memset(part, 0, n9 * sizeof *part);
         size_t lo, hi;
         net_chunk((size_t)B * Ho, j, &lo, &hi);
-        for (size_t r = lo; r < hi; r++) {
+        for (size_t r = lo; r < hi; r++) { /* one output row: float sums, then into double */
             const size_t n = r / Ho, y = r % Ho;
             const float *i0 = in + (n * H + y) * W;
+            memset(acc, 0, n9 * sizeof *acc);
             for (int x = 0; x < Wo; x++) {
-                const size_t o = (r * Wo + x) * Co;
+                const float *restrict g = dout + (r * Wo + x) * Co;
+                const float *restrict mk = relu_out ? relu_out + (r * Wo + x) * Co : NULL;
                 for (int t = 0; t < 9; t++) {
                     const float v = i0[(t / 3) * W + x + t % 3];
-                    double *pt = part + (size_t)t * Co;
-                    if (relu_out) {
-                        for (int c = 0; c < Co; c++) pt[c] += relu_out[o + c] > 0 ? v * dout[o + c] : 0.0f;
-                    } else {
-                        for (int c = 0; c < Co; c++) pt[c] += v * dout[o + c];
-                    }
+                    float *restrict at = acc + (size_t)t * Co;
+                    if (mk)
+                        for (int c = 0; c < Co; c++) at[c] += mk[c] > 0 ? v * g[c] : 0.0f;
+                    else
+                        for (int c = 0; c < Co; c++) at[c] += v * g[c];
                 }
             }
+            net_flush(part, acc, n9);
         }
     }
-    net_chunk_sum_into_float(dw, red, stride, stride);
+    net_chunk_sum_into_float(dw, red, n9, n9);
 }
 
 /*-*** 3x3, many channels: nine shifted GEMMs ***/
@@ -118,14 +121,22 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
         const size_t rows = (size_t)B * H * W;
 #pragma omp parallel for schedule(static)
         for (int j = 0; j < NET_RED_CHUNKS; j++) {
-            double *part = red + (size_t)j * Co;
+            double *part = net_red_part(red, Co, j);
+            float *restrict acc = net_red_facc(red, Co, j);
             for (int c = 0; c < Co; c++) part[c] = 0;
             size_t lo, hi;
             net_chunk(rows, j, &lo, &hi);
-            for (size_t p = lo; p < hi; p++)
-                for (int c = 0; c < Co; c++) part[c] += full[p * Co + c];
+            for (size_t p0 = lo; p0 < hi; p0 += 64) { /* 64 rows in float, then into double */
+                const size_t p1 = p0 + 64 < hi ? p0 + 64 : hi;
+                for (int c = 0; c < Co; c++) acc[c] = 0;
+                for (size_t p = p0; p < p1; p++) {
+                    const float *restrict f = full + p * Co;
+                    for (int c = 0; c < Co; c++) acc[c] += f[c];
+                }
+                net_flush(part, acc, (size_t)Co);
+            }
         }
-        net_chunk_sum_into_float(dbias, red, (size_t)Co, (size_t)Co);
+        net_chunk_sum_into_float(dbias, red, (size_t)9 * Co, (size_t)Co);
     }
     const int M = B * H * W - 2 * W - 2;
     for (int t = 0; t < 9; t++) {

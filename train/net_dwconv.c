@@ -71,13 +71,15 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
     const size_t stride = (size_t)9 * C;
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
-        double *part = red + (size_t)j * stride;
+        double *part = net_red_part(red, C, j);
+        float *restrict acc = net_red_facc(red, C, j);
         memset(part, 0, stride * sizeof *part);
         size_t lo, hi;
         net_chunk((size_t)B * H, j, &lo, &hi);
-        for (size_t r = lo; r < hi; r++) {
+        for (size_t r = lo; r < hi; r++) { /* one row in float, then into double */
             const int n = (int)(r / H), y = (int)(r % H);
             const float *img = in + (size_t)n * H * W * C;
+            memset(acc, 0, stride * sizeof *acc);
             for (int x = 0; x < W; x++) {
                 const float *restrict g = dout + (r * W + x) * C;
                 for (int ky = 0; ky < 3; ky++) {
@@ -87,11 +89,12 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
                         const int ix = x + kx - 1;
                         if (ix < 0 || ix >= W) continue;
                         const float *restrict i = img + ((size_t)iy * W + ix) * C;
-                        double *restrict p = part + (size_t)(ky * 3 + kx) * C;
+                        float *restrict p = acc + (size_t)(ky * 3 + kx) * C;
                         for (int c = 0; c < C; c++) p[c] += i[c] * g[c];
                     }
                 }
             }
+            net_flush(part, acc, stride);
         }
     }
     net_chunk_sum_into_float(dw, red, stride, stride);

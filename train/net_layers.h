@@ -30,8 +30,9 @@
 
 /* Rows are split into this many chunks for deterministic reductions. */
 #define NET_RED_CHUNKS 32
-/* Scratch (in doubles) a reducing layer over C channels needs. */
-#define NET_RED_DOUBLES(C) ((size_t)NET_RED_CHUNKS * 9 * (size_t)(C) + 4 * (size_t)(C))
+/* Scratch (in doubles) a reducing layer over C channels needs: per chunk
+ * 9*C double partial sums and 9*C float row accumulators, plus 4*C. */
+#define NET_RED_DOUBLES(C) ((size_t)NET_RED_CHUNKS * 9 * (size_t)(C) * 3 / 2 + 4 * (size_t)(C) + 8)
 
 /*-*** Convolutions ***/
 

@@ -25,6 +25,23 @@
 #include "emo_record.h"
 #include "net_layers.h"
 
+static double now_s(void)
+{
+#ifdef _OPENMP
+    return omp_get_wtime();
+#else
+    return 0;
+#endif
+}
+
+/* Times one statement into the section's forward or backward slot. */
+#define PROF(m, bwd, sec, ...)                                              \
+    do {                                                                   \
+        const double pf_t0_ = (m)->profile ? now_s() : 0;                  \
+        __VA_ARGS__;                                                       \
+        if ((m)->profile) ((bwd) ? (m)->pf_bwd : (m)->pf_fwd)[sec] += now_s() - pf_t0_; \
+    } while (0)
+
 #define NET_MAX_BN (2 + 3 * EMO_MODEL_MAX_MODULES)
 #define NET_MAX_TENSORS (8 + 11 * EMO_MODEL_MAX_MODULES + 2 * NET_MAX_BN)
 
@@ -51,8 +68,15 @@ typedef struct {
     float *invstd;     /* (C) 1/sqrt(batch var + eps) */
 } NetBN;
 
+/* Profiling sections (net_profile_*): wall time per kind of layer. */
+enum { PF_INPUT, PF_CONV_A, PF_CONV_B, PF_DW, PF_PW, PF_BN, PF_POOL, PF_RES, PF_HEAD, PF_LOSS, PF_COUNT };
+static const char *const pf_names[PF_COUNT] = {"input", "convA", "convB", "dwconv", "pwconv", "bn",
+                                               "pool",  "res",   "head",  "loss"};
+
 struct NetModel {
     NetConfig cfg;
+    int profile;                 /* 1: accumulate pf_fwd/pf_bwd */
+    double pf_fwd[PF_COUNT], pf_bwd[PF_COUNT];
     int max_batch, B, last_train;
     /* dims: input (H0,W0,1) -> A (H1,W1,Ca) -> B (H2,W2,Cb) -> modules -> G input (Hg,Wg,Cg) -> K */
     int H0, W0, Ca, H1, W1, Cb, H2, W2, Hg, Wg, Cg, K;
@@ -371,34 +395,37 @@ void net_forward(NetModel *m, const float *x, int B, int train)
     m->last_train = train;
     const size_t npix = (size_t)B * m->H0 * m->W0;
     const float mean = m->cfg.input_mean, inv = 1.0f / m->cfg.input_std;
-    for (size_t i = 0; i < npix; i++) m->x[i] = (x[i] - mean) * inv;
+    PROF(m, 0, PF_INPUT, for (size_t i = 0; i < npix; i++) m->x[i] = (x[i] - mean) * inv);
 
-    net_conv3x3c1_forward(m->a_conv, m->x, P(m, m->tA), B, m->H0, m->W0, m->Ca, 1);
-    bn_fwd(m, m->bnA, m->tbnAg, m->tbnAb, m->a_bn, m->a_conv, (size_t)B * m->H1 * m->W1, 0, train);
-    net_conv3x3_forward(m->b_relu, m->S[0], m->a_bn, P(m, m->tB), NULL, B, m->H1, m->W1, m->Ca, m->Cb, 1);
-    bn_fwd(m, m->bnB, m->tbnBg, m->tbnBb, m->b_bn, m->b_relu, (size_t)B * m->H2 * m->W2, 0, train);
+    PROF(m, 0, PF_CONV_A, net_conv3x3c1_forward(m->a_conv, m->x, P(m, m->tA), B, m->H0, m->W0, m->Ca, 1));
+    PROF(m, 0, PF_BN, bn_fwd(m, m->bnA, m->tbnAg, m->tbnAb, m->a_bn, m->a_conv, (size_t)B * m->H1 * m->W1, 0, train));
+    PROF(m, 0, PF_CONV_B,
+         net_conv3x3_forward(m->b_relu, m->S[0], m->a_bn, P(m, m->tB), NULL, B, m->H1, m->W1, m->Ca, m->Cb, 1));
+    PROF(m, 0, PF_BN, bn_fwd(m, m->bnB, m->tbnBg, m->tbnBb, m->b_bn, m->b_relu, (size_t)B * m->H2 * m->W2, 0, train));
 
     const float *cur = m->b_bn;
     for (int i = 0; i < m->n_modules; i++) {
         NetModule *d = &m->mod[i];
         const size_t R = (size_t)B * d->H * d->W, Ro = (size_t)B * d->Ho * d->Wo;
-        net_dwconv3x3_forward(d->dw1, cur, P(m, d->t_dw1), B, d->H, d->W, d->cin);
-        net_conv1x1_forward(d->pw1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout);
-        bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train);
-        net_dwconv3x3_forward(d->dw2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout);
-        net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout);
-        bn_fwd(m, d->bn2, d->t_bn2g, d->t_bn2b, m->S[0], d->pw2, R, 0, train);
-        net_maxpool_forward(d->out, d->argmax, m->S[0], B, d->H, d->W, d->cout);
-        net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout);
-        bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train);
-        net_add(d->out, d->out, m->S[2], Ro * d->cout);
+        PROF(m, 0, PF_DW, net_dwconv3x3_forward(d->dw1, cur, P(m, d->t_dw1), B, d->H, d->W, d->cin));
+        PROF(m, 0, PF_PW, net_conv1x1_forward(d->pw1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout));
+        PROF(m, 0, PF_BN, bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train));
+        PROF(m, 0, PF_DW, net_dwconv3x3_forward(d->dw2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout));
+        PROF(m, 0, PF_PW, net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout));
+        PROF(m, 0, PF_BN, bn_fwd(m, d->bn2, d->t_bn2g, d->t_bn2b, m->S[0], d->pw2, R, 0, train));
+        PROF(m, 0, PF_POOL, net_maxpool_forward(d->out, d->argmax, m->S[0], B, d->H, d->W, d->cout));
+        PROF(m, 0, PF_RES, net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout));
+        PROF(m, 0, PF_RES, bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train));
+        PROF(m, 0, PF_RES, net_add(d->out, d->out, m->S[2], Ro * d->cout));
         cur = d->out;
     }
-    net_pad1_forward(m->g_pad, cur, B, m->Hg, m->Wg, m->Cg);
-    net_conv3x3_forward(m->g_out, m->S[0], m->g_pad, P(m, m->tG), P(m, m->tGb), B, m->Hg + 2, m->Wg + 2, m->Cg,
-                        m->K, 0);
-    net_gap_forward(m->logits, m->g_out, B, m->Hg * m->Wg, m->K);
-    softmax_rows(m->probs, m->logits, B, m->K);
+    PROF(m, 0, PF_HEAD, {
+        net_pad1_forward(m->g_pad, cur, B, m->Hg, m->Wg, m->Cg);
+        net_conv3x3_forward(m->g_out, m->S[0], m->g_pad, P(m, m->tG), P(m, m->tGb), B, m->Hg + 2, m->Wg + 2, m->Cg,
+                            m->K, 0);
+        net_gap_forward(m->logits, m->g_out, B, m->Hg * m->Wg, m->K);
+        softmax_rows(m->probs, m->logits, B, m->K);
+    });
 }
 
 /*-*** Loss and backward ***/
@@ -429,16 +456,21 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
                                  i, m->K - 1);
     const NetLossOpts none = {0};
     if (!opts) opts = &none;
-    float l = net_xent_forward_backward(m->probs, m->dlogits, m->logits, labels, opts->class_weights,
-                                        opts->label_smoothing, opts->focal_gamma, B, m->K);
+    float l;
+    PROF(m, 1, PF_LOSS, {
+        l = net_xent_forward_backward(m->probs, m->dlogits, m->logits, labels, opts->class_weights,
+                                      opts->label_smoothing, opts->focal_gamma, B, m->K);
+        memset(m->grads, 0, m->n_params * sizeof *m->grads);
+    });
     if (loss) *loss = l;
-    memset(m->grads, 0, m->n_params * sizeof *m->grads);
 
     float **S = m->S;
-    net_gap_backward(S[0], m->dlogits, B, m->Hg * m->Wg, m->K);
-    net_conv3x3_backward(S[2], G(m, m->tG), G(m, m->tGb), S[1], S[0], NULL, m->g_pad, P(m, m->tG), B, m->Hg + 2,
-                         m->Wg + 2, m->Cg, m->K, m->red);
-    net_pad1_backward(S[3], S[2], B, m->Hg, m->Wg, m->Cg);
+    PROF(m, 1, PF_HEAD, {
+        net_gap_backward(S[0], m->dlogits, B, m->Hg * m->Wg, m->K);
+        net_conv3x3_backward(S[2], G(m, m->tG), G(m, m->tGb), S[1], S[0], NULL, m->g_pad, P(m, m->tG), B, m->Hg + 2,
+                             m->Wg + 2, m->Cg, m->K, m->red);
+        net_pad1_backward(S[3], S[2], B, m->Hg, m->Wg, m->Cg);
+    });
 
     float *D = S[3], *Dn = S[0], *T1 = S[1], *T2 = S[2];
     for (int i = m->n_modules - 1; i >= 0; i--) {
@@ -446,27 +478,52 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
         const float *in = i ? m->mod[i - 1].out : m->b_bn;
         const size_t R = (size_t)B * d->H * d->W, Ro = (size_t)B * d->Ho * d->Wo;
         /* shortcut: D -> BN -> conv1x1/2 -> Dn (overwrites Dn) */
-        bn_bwd(m, d->rbn, d->t_rbng, d->t_rbnb, T1, D, NULL, d->res, Ro);
-        net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout);
+        PROF(m, 1, PF_RES, bn_bwd(m, d->rbn, d->t_rbng, d->t_rbnb, T1, D, NULL, d->res, Ro));
+        PROF(m, 1, PF_RES,
+             net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout));
         /* branch: D -> maxpool -> BN2 -> pw2 -> dw2 -> BN1+ReLU -> pw1 -> dw1 -> Dn (adds) */
-        net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout);
-        bn_bwd(m, d->bn2, d->t_bn2g, d->t_bn2b, T2, T1, NULL, d->pw2, R);
-        net_conv1x1_backward(T1, G(m, d->t_pw2), T2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout);
-        net_dwconv3x3_backward(T2, G(m, d->t_dw2), T1, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red);
-        bn_bwd(m, d->bn1, d->t_bn1g, d->t_bn1b, T1, T2, d->r1, d->pw1, R);
-        net_conv1x1_backward(T2, G(m, d->t_pw1), T1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout);
-        net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 1, m->red);
+        PROF(m, 1, PF_POOL, net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout));
+        PROF(m, 1, PF_BN, bn_bwd(m, d->bn2, d->t_bn2g, d->t_bn2b, T2, T1, NULL, d->pw2, R));
+        PROF(m, 1, PF_PW, net_conv1x1_backward(T1, G(m, d->t_pw2), T2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout));
+        PROF(m, 1, PF_DW,
+             net_dwconv3x3_backward(T2, G(m, d->t_dw2), T1, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red));
+        PROF(m, 1, PF_BN, bn_bwd(m, d->bn1, d->t_bn1g, d->t_bn1b, T1, T2, d->r1, d->pw1, R));
+        PROF(m, 1, PF_PW, net_conv1x1_backward(T2, G(m, d->t_pw1), T1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout));
+        PROF(m, 1, PF_DW,
+             net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 1, m->red));
         float *t = D;
         D = Dn;
         Dn = t;
     }
     /* D = d(BN B output) */
-    bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2);
-    net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1, m->Ca,
-                         m->Cb, m->red);
-    bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, NULL, m->a_conv, (size_t)B * m->H1 * m->W1);
-    net_conv3x3c1_backward(G(m, m->tA), T1, m->a_conv, m->x, B, m->H0, m->W0, m->Ca, m->red);
+    PROF(m, 1, PF_BN, bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2));
+    PROF(m, 1, PF_CONV_B,
+         net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1, m->Ca,
+                              m->Cb, m->red));
+    PROF(m, 1, PF_BN, bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, NULL, m->a_conv, (size_t)B * m->H1 * m->W1));
+    PROF(m, 1, PF_CONV_A, net_conv3x3c1_backward(G(m, m->tA), T1, m->a_conv, m->x, B, m->H0, m->W0, m->Ca, m->red));
     return EMO_OK;
+}
+
+/*-*** Profiling ***/
+
+void net_profile_enable(NetModel *m, int on)
+{
+    m->profile = on;
+    memset(m->pf_fwd, 0, sizeof m->pf_fwd);
+    memset(m->pf_bwd, 0, sizeof m->pf_bwd);
+}
+
+void net_profile_report(const NetModel *m, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < PF_COUNT && k < n; i++) {
+        int w = snprintf(buf + k, n - k, "%s%s=%.0f/%.0fms", i ? " " : "", pf_names[i], 1e3 * m->pf_fwd[i],
+                         1e3 * m->pf_bwd[i]);
+        if (w < 0) break;
+        k += (size_t)w;
+    }
 }
 
 /*-*** Accessors ***/

@@ -116,6 +116,12 @@ void net_tensor_to_torch(const NetModel *m, int t, const float *src_array, float
 /* Approximate FLOPs of one image's forward pass (multiply-add = 2). */
 double net_forward_flops(const NetModel *m);
 
+/* Profiling for tuning: when on, forward/backward accumulate wall time per
+ * kind of layer (enabling resets the sums); the report is one line
+ * "convA=F/Bms convB=... " (forward/backward milliseconds). */
+void net_profile_enable(NetModel *m, int on);
+void net_profile_report(const NetModel *m, char *buf, size_t n);
+
 /* Sets the OpenMP and OpenBLAS thread counts (n >= 1). */
 void net_set_threads(int n);
 

@@ -17,6 +17,28 @@ static inline void net_chunk(size_t n, int j, size_t *lo, size_t *hi)
     *hi = n * (size_t)(j + 1) / NET_RED_CHUNKS;
 }
 
+/* The scratch layout of NET_RED_DOUBLES(C): chunk j's double partials,
+ * chunk j's float accumulators (summing a few rows in float, vectorized,
+ * before adding them to the double partials), and a per-channel tail. */
+static inline double *net_red_part(double *red, int C, int j)
+{
+    return red + (size_t)j * 9 * C;
+}
+static inline float *net_red_facc(double *red, int C, int j)
+{
+    return (float *)(void *)(red + (size_t)NET_RED_CHUNKS * 9 * C) + (size_t)j * 9 * C;
+}
+static inline double *net_red_tail(double *red, int C)
+{
+    return red + (size_t)NET_RED_CHUNKS * 9 * C * 3 / 2 + 8; /* 4*C doubles */
+}
+
+/* part[i] += acc[i] (float to double), i < n. */
+static inline void net_flush(double *restrict part, const float *restrict acc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) part[i] += acc[i];
+}
+
 /* dst[i] += sum over chunks of part[j*stride + i], i < n, in chunk order. */
 static inline void net_chunk_sum_into_float(float *dst, const double *part, size_t stride, size_t n)
 {
