@@ -41,7 +41,7 @@ EmoStatus aug_apply(const AugParams *p, const AugBorder *border, const uint8_t *
         aug_lut_apply(dst, n, lut);
     }
     if (a & AUG_T_BLUR) {
-        size_t need = (size_t)(height + 1) * width * channels;
+        size_t need = aug_blur_tmp_floats(width, height, channels);
         if (ws->blur_cap < need) {
             float *q = realloc(ws->blur_tmp, need * sizeof *q);
             if (!q) return emo_error_set(err, EMO_ERR_NOMEM, "augment: out of memory");

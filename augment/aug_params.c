@@ -3,7 +3,6 @@
 #include "aug_params.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,47 +158,96 @@ void aug_params_sample(const AugConfig *c, AugRng *rng, int w, int h, AugParams 
     if (on && c->erase > 0) sample_erase(c, erase_seed, w, h, p);
 }
 
-/* snprintf that appends at *len and never overruns. */
-static void append(char *buf, size_t cap, int *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t cap, int *len, const char *fmt, ...)
+/* The params text is written for every output record, so it is built with
+ * integer arithmetic instead of printf (which cost more than the warp). The
+ * values are already quantized to `dec` decimals, so rounding v * 10^dec
+ * recovers the exact digits "%.*f" would print. */
+typedef struct {
+    char *buf;
+    size_t cap, len;
+} Out;
+
+static void put_char(Out *o, char c)
 {
-    if ((size_t)*len >= cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0) *len += n;
-    if ((size_t)*len >= cap) *len = (int)cap - 1;
+    if (o->len + 1 < o->cap) o->buf[o->len++] = c;
+}
+
+static void put_str(Out *o, const char *s)
+{
+    while (*s) put_char(o, *s++);
+}
+
+static void put_uint(Out *o, unsigned long long v, int min_digits)
+{
+    char d[24];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v || n < min_digits);
+    while (n) put_char(o, d[--n]);
+}
+
+static void put_fixed(Out *o, double v, int dec)
+{
+    static const double pow10[] = {1, 10, 100, 1000};
+    long long k = llround(v * pow10[dec]);
+    if (k < 0) put_char(o, '-'), k = -k;
+    unsigned long long u = (unsigned long long)k, p = (unsigned long long)pow10[dec];
+    put_uint(o, u / p, 1);
+    put_char(o, '.');
+    put_uint(o, u % p, dec);
+}
+
+static void put_hex8(Out *o, uint32_t v)
+{
+    for (int i = 7; i >= 0; i--) put_char(o, "0123456789abcdef"[(v >> (4 * i)) & 15]);
+}
+
+static void put_key(Out *o, const char *key)
+{
+    if (o->len) put_char(o, ' ');
+    put_str(o, key);
 }
 
 int aug_params_format(const AugParams *p, char *buf, size_t cap)
 {
-    int n = 0;
     if (cap == 0) return 0;
-    buf[0] = '\0';
+    Out o = {buf, cap, 0};
     unsigned a = p->applied;
-#define SEP (n ? " " : "")
-    if (a & AUG_T_FLIP) append(buf, cap, &n, "%sflip=1", SEP);
-    if (a & AUG_T_ROTATE) append(buf, cap, &n, "%srot=%.2f", SEP, p->rotate);
-    if (a & AUG_T_SHIFT) append(buf, cap, &n, "%sshift=%.2f,%.2f", SEP, p->shift_x, p->shift_y);
-    if (a & AUG_T_ZOOM) append(buf, cap, &n, "%szoom=%.3f,%.3f", SEP, p->zoom_x, p->zoom_y);
-    if (a & AUG_T_BRIGHT) {
-        if (p->bright_add)
-            append(buf, cap, &n, "%sbadd=%.1f", SEP, p->bright);
-        else
-            append(buf, cap, &n, "%sbright=%.3f", SEP, p->bright);
+    if (a & AUG_T_FLIP) put_key(&o, "flip=1");
+    if (a & AUG_T_ROTATE) put_key(&o, "rot="), put_fixed(&o, p->rotate, 2);
+    if (a & AUG_T_SHIFT) {
+        put_key(&o, "shift="), put_fixed(&o, p->shift_x, 2);
+        put_char(&o, ','), put_fixed(&o, p->shift_y, 2);
     }
-    if (a & AUG_T_CONTRAST) append(buf, cap, &n, "%scontrast=%.3f", SEP, p->contrast);
-    if (a & AUG_T_GAMMA) append(buf, cap, &n, "%sgamma=%.3f", SEP, p->gamma);
-    if (a & AUG_T_BLUR) append(buf, cap, &n, "%sblur=%.2f", SEP, p->blur);
-    if (a & AUG_T_NOISE) append(buf, cap, &n, "%snoise=%.2f/%08x", SEP, p->noise, (unsigned)p->noise_seed);
-    if (a & AUG_T_ERASE)
-        append(buf, cap, &n, "%serase=%d,%d,%d,%d,%d", SEP, p->erase_x, p->erase_y, p->erase_w,
-               p->erase_h, p->erase_value);
-#undef SEP
-    if (n == 0) append(buf, cap, &n, "none");
-    return n;
+    if (a & AUG_T_ZOOM) {
+        put_key(&o, "zoom="), put_fixed(&o, p->zoom_x, 3);
+        put_char(&o, ','), put_fixed(&o, p->zoom_y, 3);
+    }
+    if (a & AUG_T_BRIGHT) {
+        if (p->bright_add) put_key(&o, "badd="), put_fixed(&o, p->bright, 1);
+        else put_key(&o, "bright="), put_fixed(&o, p->bright, 3);
+    }
+    if (a & AUG_T_CONTRAST) put_key(&o, "contrast="), put_fixed(&o, p->contrast, 3);
+    if (a & AUG_T_GAMMA) put_key(&o, "gamma="), put_fixed(&o, p->gamma, 3);
+    if (a & AUG_T_BLUR) put_key(&o, "blur="), put_fixed(&o, p->blur, 2);
+    if (a & AUG_T_NOISE) {
+        put_key(&o, "noise="), put_fixed(&o, p->noise, 2);
+        put_char(&o, '/'), put_hex8(&o, p->noise_seed);
+    }
+    if (a & AUG_T_ERASE) {
+        const int v[5] = {p->erase_x, p->erase_y, p->erase_w, p->erase_h, p->erase_value};
+        put_key(&o, "erase=");
+        for (int i = 0; i < 5; i++) {
+            if (i) put_char(&o, ',');
+            if (v[i] < 0) put_char(&o, '-');
+            put_uint(&o, (unsigned long long)(v[i] < 0 ? -(long long)v[i] : v[i]), 1);
+        }
+    }
+    if (o.len == 0) put_str(&o, "none");
+    buf[o.len] = '\0';
+    return (int)o.len;
 }
 
 /* Reads `count` numbers separated by `sep` from s (up to the token end);

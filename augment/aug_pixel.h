@@ -35,8 +35,11 @@ void aug_histogram(const uint8_t *img, size_t n, uint32_t hist[256]);
 
 /* Separable Gaussian blur with standard deviation sigma (pixels; <= 0 is a
  * no-op), kernel radius ceil(3 sigma), border reflect-101 (OpenCV's
- * GaussianBlur default). `tmp` holds (height+1)*width*channels floats. */
+ * GaussianBlur default). `tmp` holds aug_blur_tmp_floats(...) floats. */
 void aug_blur(uint8_t *img, int width, int height, int channels, double sigma, float *tmp);
+
+/* Scratch floats aug_blur needs for an image of this shape. */
+size_t aug_blur_tmp_floats(int width, int height, int channels);
 
 /* Adds zero-mean noise of standard deviation sigma gray levels to n bytes,
  * from a stream seeded with `seed`. The noise is Irwin-Hall (a sum of four

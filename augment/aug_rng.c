@@ -3,13 +3,6 @@
 
 #define AUG_GOLDEN 0x9E3779B97F4A7C15ull
 
-uint64_t aug_mix64(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
 AugRng aug_rng_from_seed(uint64_t seed)
 {
     AugRng r = {aug_mix64(seed)};

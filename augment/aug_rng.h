@@ -42,7 +42,13 @@ uint32_t aug_rng_below(AugRng *rng, uint32_t n);
  * whatever p is, so the layout of a stream does not depend on p. */
 int aug_rng_chance(AugRng *rng, double p);
 
-/* The SplitMix64 finalizer: a 64-bit bijective mix used to derive seeds. */
-uint64_t aug_mix64(uint64_t x);
+/* The SplitMix64 finalizer: a 64-bit bijective mix used to derive seeds.
+ * Inline so that loops over it (aug_noise) vectorize. */
+static inline uint64_t aug_mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
 
 #endif /* AUG_RNG_H */

@@ -4,6 +4,7 @@
  * are generated here, so the suite needs no data files. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -461,6 +462,57 @@ START_TEST(params_text_replays_the_variant_exactly)
 }
 END_TEST
 
+/* The documented text, written with snprintf as an independent reference
+ * for the integer formatter. */
+static void reference_text(const AugParams *p, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+#define ADD(...) (n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__))
+#define SP (n ? " " : "")
+    unsigned a = p->applied;
+    if (a & AUG_T_FLIP) ADD("%sflip=1", SP);
+    if (a & AUG_T_ROTATE) ADD("%srot=%.2f", SP, p->rotate);
+    if (a & AUG_T_SHIFT) ADD("%sshift=%.2f,%.2f", SP, p->shift_x, p->shift_y);
+    if (a & AUG_T_ZOOM) ADD("%szoom=%.3f,%.3f", SP, p->zoom_x, p->zoom_y);
+    if (a & AUG_T_BRIGHT) {
+        if (p->bright_add) ADD("%sbadd=%.1f", SP, p->bright);
+        else ADD("%sbright=%.3f", SP, p->bright);
+    }
+    if (a & AUG_T_CONTRAST) ADD("%scontrast=%.3f", SP, p->contrast);
+    if (a & AUG_T_GAMMA) ADD("%sgamma=%.3f", SP, p->gamma);
+    if (a & AUG_T_BLUR) ADD("%sblur=%.2f", SP, p->blur);
+    if (a & AUG_T_NOISE) ADD("%snoise=%.2f/%08x", SP, p->noise, (unsigned)p->noise_seed);
+    if (a & AUG_T_ERASE)
+        ADD("%serase=%d,%d,%d,%d,%d", SP, p->erase_x, p->erase_y, p->erase_w, p->erase_h, p->erase_value);
+    if (!n) ADD("none");
+#undef SP
+#undef ADD
+}
+
+START_TEST(params_text_matches_printf)
+{
+    AugConfig c = everything_on();
+    c.rotate = 180, c.shift_x = c.shift_y = 1, c.zoom = 0.9, c.bright = 1, c.flip_p = 0.5;
+    c.erase_p = c.noise_p = c.blur_p = 0.5;
+    for (int i = 0; i < 20000; i++) {
+        c.bright_add = i % 2;
+        AugRng r = aug_rng_for_variant(11, (uint64_t)i, 0);
+        AugParams p;
+        aug_params_sample(&c, &r, 40 + i % 60, 30 + i % 70, &p);
+        char got[AUG_PARAMS_TEXT_MAX], want[512];
+        int n = aug_params_format(&p, got, sizeof got);
+        reference_text(&p, want, sizeof want);
+        ck_assert_str_eq(got, want);
+        ck_assert_int_eq(n, (int)strlen(want));
+    }
+    AugParams none = aug_params_none();
+    char t[AUG_PARAMS_TEXT_MAX];
+    aug_params_format(&none, t, sizeof t);
+    ck_assert_str_eq(t, "none");
+}
+END_TEST
+
 START_TEST(params_text_rejects_garbage)
 {
     const char *bad[] = {"rot=", "rot=abc", "flip=2", "zoom=1.0", "zoom=1,0", "shift=1;2", "noise=3/zz",
@@ -583,6 +635,7 @@ int main(void)
     suite_add_tcase(s, ph);
     TCase *pa = tcase_create("params");
     tcase_add_test(pa, params_text_replays_the_variant_exactly);
+    tcase_add_test(pa, params_text_matches_printf);
     tcase_add_test(pa, params_text_rejects_garbage);
     tcase_add_test(pa, sampling_is_deterministic_and_ranges_hold);
     tcase_add_test(pa, turning_a_transform_on_keeps_the_others);
