@@ -428,6 +428,22 @@ static int eval_load(const char *path, Eval *e)
     if (json_is_number(v)) e->macro_f1 = json_number_value(v);
     v = obj_get_any(root, split_keys);
     if (json_is_string(v)) e->split = xstrdup(json_string_value(v));
+    /* emotrain --eval names the datasets it read: .../val -> "validation set" */
+    json_t *dsets = json_object_get(root, "datasets");
+    if (!e->split && json_is_array(dsets) && json_array_size(dsets) == 1) {
+        json_t *d0 = json_array_get(dsets, 0);
+        const char *p = json_is_string(d0) ? json_string_value(d0) : json_is_object(d0) ? json_string_value(json_object_get(d0, "path")) : NULL;
+        if (p) {
+            char *dup = xstrdup(p);
+            size_t n = strlen(dup);
+            while (n > 1 && dup[n - 1] == '/') dup[--n] = 0;
+            const char *base = strrchr(dup, '/') ? strrchr(dup, '/') + 1 : dup;
+            e->split = xstrdup(strcmp(base, "val") == 0 || strcmp(base, "validation") == 0 ? "validation set"
+                               : strcmp(base, "test") == 0 ? "test set"
+                               : strcmp(base, "train") == 0 ? "training set" : base);
+            free(dup);
+        }
+    }
     json_t *cm = obj_get_any(root, cm_keys);
     /* {"confusion": {"matrix": [[...]], "classes": [...]}} is also accepted. */
     json_t *cls = obj_get_any(root, cls_keys);
@@ -846,7 +862,9 @@ static int plot_curves(const char *outdir, const Table *t, const MetricCols *m, 
     double pad = last > first ? (last - first) * 0.04 : 0.5;
     buf_add(&b, "set xrange [%g:%g]\n", first - pad, last + pad);
     if (last - first <= 20) buf_add(&b, "set xtics 1\n");
-    buf_add(&b, "set xlabel 'epoch' textcolor rgb '#333333'\nset key top right opaque box lc rgb '#cccccc'\n"
+    /* One legend for both panels (the colors mean the same in each), centred
+     * under the whole figure. */
+    buf_add(&b, "set xlabel 'epoch' textcolor rgb '#333333'\n"
                 "set style line 1 lc rgb '#1f77b4' lw 2.5 pt 7 ps 0.9\n"
                 "set style line 2 lc rgb '#ff7f0e' lw 2.5 pt 7 ps 0.9\n"
                 "set style line 3 lc rgb '#2ca02c' lw 2 dt 2 pt 5 ps 0.8\n");
@@ -854,22 +872,33 @@ static int plot_curves(const char *outdir, const Table *t, const MetricCols *m, 
         buf_add(&b, "set arrow 1 from %g, graph 0 to %g, graph 1 nohead lc rgb '#999999' dt 3 lw 1.5\n"
                     "set label 1 'best' at %g, graph 1.035 center textcolor rgb '#777777' font ',10'\n",
                 best_ep, best_ep, best_ep);
-    buf_add(&b, "set multiplot layout 1,2 margins 0.07,0.98,0.14,0.9 spacing 0.09,0\n");
+    buf_add(&b, "set multiplot\nunset key\n"
+                "set tmargin at screen 0.9\nset bmargin at screen 0.2\n"
+                "set lmargin at screen 0.07\nset rmargin at screen 0.48\n");
     buf_add(&b, "set title 'Loss (lower is better)' font ',13' textcolor rgb '#222222'\nset ylabel ''\nset yrange [0:*]\n");
     buf_add(&b, "plot ");
     int any = 0;
-    if (m->train_loss >= 0) { buf_add(&b, "'plots/curves.dat' using 1:2 with linespoints ls 1 title 'train'"); any = 1; }
-    if (m->val_loss >= 0) buf_add(&b, "%s'plots/curves.dat' using 1:3 with linespoints ls 2 title 'validation'", any++ ? ", " : "");
+    if (m->train_loss >= 0) { buf_add(&b, "'plots/curves.dat' using 1:2 with linespoints ls 1"); any = 1; }
+    if (m->val_loss >= 0) buf_add(&b, "%s'plots/curves.dat' using 1:3 with linespoints ls 2", any++ ? ", " : "");
     if (!any) buf_add(&b, "NaN notitle");
-    buf_add(&b, "\nset title 'Accuracy and macro-F1 (%%)' noenhanced\nset yrange [0:100]\nset ytics 10\n");
-    buf_add(&b, "set key bottom right\nplot ");
+    buf_add(&b, "\nset lmargin at screen 0.57\nset rmargin at screen 0.98\n"
+                "set title 'Accuracy and macro-F1 (%%)' noenhanced\nset yrange [0:100]\nset ytics 10\nplot ");
     any = 0;
-    if (m->train_acc >= 0) { buf_add(&b, "'plots/curves.dat' using 1:4 with linespoints ls 1 title 'train accuracy'"); any = 1; }
-    if (m->val_acc >= 0) buf_add(&b, "%s'plots/curves.dat' using 1:5 with linespoints ls 2 title 'validation accuracy'", any++ ? ", " : "");
-    if (m->val_f1 >= 0) buf_add(&b, "%s'plots/curves.dat' using 1:6 with linespoints ls 3 title 'validation macro-F1'", any++ ? ", " : "");
+    if (m->train_acc >= 0) buf_add(&b, "'plots/curves.dat' using 1:4 with linespoints ls 1"), any++;
+    if (m->val_acc >= 0) buf_add(&b, "%s'plots/curves.dat' using 1:5 with linespoints ls 2", any++ ? ", " : "");
+    if (m->val_f1 >= 0) buf_add(&b, "%s'plots/curves.dat' using 1:6 with linespoints ls 3", any++ ? ", " : "");
     if (!any) buf_add(&b, "NaN notitle");
+    /* The legend: an empty plot across the bottom of the figure. */
+    int train_any = m->train_loss >= 0 || m->train_acc >= 0, val_any = m->val_loss >= 0 || m->val_acc >= 0;
+    buf_add(&b, "\nunset title\nunset xlabel\nunset border\nunset tics\nunset grid\nunset arrow\nunset label\n"
+                "set xrange [0:1]\nset yrange [0:1]\n"
+                "set lmargin at screen 0.05\nset rmargin at screen 0.95\nset tmargin at screen 0.08\nset bmargin at screen 0.01\n"
+                "set key center center horizontal samplen 3 width 2\nplot NaN notitle");
+    if (train_any) buf_add(&b, ", NaN with linespoints ls 1 title 'train'");
+    if (val_any) buf_add(&b, ", NaN with linespoints ls 2 title 'validation'");
+    if (m->val_f1 >= 0) buf_add(&b, ", NaN with linespoints ls 3 title 'validation macro-F1'");
     buf_add(&b, "\nunset multiplot");
-    int rc = plot(outdir, "curves", 1100, 430, b.s);
+    int rc = plot(outdir, "curves", 1100, 460, b.s);
     free(b.s);
     return rc;
 }
@@ -1259,7 +1288,7 @@ int main(int argc, char **argv)
             for (int i = 1; i < ev.k; i++)
                 if (ev.support[i] > ev.support[maj]) maj = i;
             pct(v, sizeof v, ev.total ? (double)ev.support[maj] / ev.total : NAN);
-            k = xasprintf("always guessing '%s' would score", ev.names[maj]);
+            k = xasprintf("what always answering '%s' would score", ev.names[maj]);
             card(&b, v, k);
             free(k);
         }
