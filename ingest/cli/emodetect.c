@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "emo_fs.h"
 #include "emo_image.h"
@@ -45,7 +48,11 @@ static void usage(FILE *f)
 "  --min-neighbors N     keep boxes with more than N raw windows; 0 = raw windows (default 3)\n"
 "  --min-size N|WxH      smallest box (default 0 = none)\n"
 "  --max-size N|WxH      largest box (default 0 = the image size)\n"
-"  --threads N           OpenMP threads per image (default 0 = all cores)\n"
+"  --threads N           OpenMP threads (default 0 = all cores)\n"
+"  --parallel MODE       images: each thread takes whole images (default, best\n"
+"                        throughput); levels: images one by one, each split over\n"
+"                        the threads by pyramid level (as OpenCV splits an image).\n"
+"                        The boxes are the same either way.\n"
 "  --largest             keep only the largest box per image\n"
 "\n"
 "Alignment (eyes found with an eye cascade inside the face box; the face\n"
@@ -180,10 +187,71 @@ static char *crop_name(const char *dir, const char *name, int i)
     return p;
 }
 
+/* What one image produced (filled by a worker, printed by main). */
+typedef struct {
+    FaceBox *boxes;
+    int n;
+    FaceAlignInfo *infos;   /* with --align */
+    double *residual;       /* with --residual; NAN = no eye pair on the crop */
+    char err[EMO_ERROR_MSG_MAX + 64];
+} Result;
+
+static int omp_thread0(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num() == 0;
+#else
+    return 1;
+#endif
+}
+
+/* Detects, optionally aligns (writing crops) and records one image. */
+static void process_image(const Input *in, const EmoImage *img, const FaceCascade *cas, const FaceDetectParams *dp,
+                          const FaceAlignParams *ap, int largest, int residual, const char *align_out, Result *r)
+{
+    EmoError err;
+    if (!img->pixels) return; /* decode failed, already reported */
+    if (face_detect(cas, img->pixels, img->width, img->height, img->width, dp, &r->boxes, &r->n, &err) != EMO_OK) {
+        snprintf(r->err, sizeof r->err, "%s: %s", in->path, err.msg);
+        return;
+    }
+    if (largest && r->n > 1) r->n = 1; /* boxes are sorted largest first */
+    if (!ap || r->n == 0) return;
+    r->infos = calloc((size_t)r->n, sizeof *r->infos);
+    r->residual = calloc((size_t)r->n, sizeof *r->residual);
+    uint8_t *crop = malloc((size_t)ap->out_size * ap->out_size);
+    if (!r->infos || !r->residual || !crop) {
+        snprintf(r->err, sizeof r->err, "%s: out of memory", in->path);
+        free(crop);
+        return;
+    }
+    for (int k = 0; k < r->n; k++) {
+        if (face_align(img->pixels, img->width, img->height, img->width, &r->boxes[k], ap, crop, &r->infos[k],
+                       &err) != EMO_OK) {
+            snprintf(r->err, sizeof r->err, "%s: %s", in->path, err.msg);
+            break;
+        }
+        if (align_out) {
+            char *cp = crop_name(align_out, in->name, k);
+            EmoImage ci = {ap->out_size, ap->out_size, 1, crop};
+            if (!cp || emo_image_save_png(&ci, cp, &err) != EMO_OK) {
+                snprintf(r->err, sizeof r->err, "%s", cp ? err.msg : "out of memory");
+                free(cp);
+                break;
+            }
+            free(cp);
+        }
+        r->residual[k] = NAN;
+        double ang;
+        if (residual && face_align_residual(crop, ap->out_size, ap, &ang, &err) == EMO_OK) r->residual[k] = ang;
+    }
+    free(crop);
+}
+
 enum {
     OPT_CASCADE = 256, OPT_SCALE, OPT_NEIGH, OPT_MIN, OPT_MAX, OPT_THREADS, OPT_LARGEST, OPT_ALIGN,
     OPT_ALIGN_OUT, OPT_EYE, OPT_EYE_FB, OPT_OUT_SIZE, OPT_MARGIN, OPT_OUT, OPT_QUIET, OPT_HELP,
-    OPT_VERSION, OPT_RESIDUAL
+    OPT_VERSION, OPT_RESIDUAL, OPT_PARALLEL
 };
 
 int main(int argc, char **argv)
@@ -203,6 +271,7 @@ int main(int argc, char **argv)
         {"out-size", required_argument, 0, OPT_OUT_SIZE},
         {"margin", required_argument, 0, OPT_MARGIN},
         {"residual", no_argument, 0, OPT_RESIDUAL},
+        {"parallel", required_argument, 0, OPT_PARALLEL},
         {"out", required_argument, 0, OPT_OUT},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"help", no_argument, 0, OPT_HELP},
@@ -211,7 +280,7 @@ int main(int argc, char **argv)
     };
     const char *cascade_path = DEFAULT_CASCADE, *eye_path = DEFAULT_EYE, *eye_fb_path = DEFAULT_EYE_FALLBACK;
     const char *align_out = NULL, *out_path = NULL;
-    int largest = 0, align = 0, quiet = 0, residual = 0;
+    int largest = 0, align = 0, quiet = 0, residual = 0, per_image = 1;
     FaceDetectParams dp;
     face_detect_params_default(&dp);
     FaceAlignParams ap;
@@ -271,6 +340,14 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_RESIDUAL: residual = 1; align = 1; break;
+        case OPT_PARALLEL:
+            if (strcmp(optarg, "images") == 0) per_image = 1;
+            else if (strcmp(optarg, "levels") == 0) per_image = 0;
+            else {
+                fprintf(stderr, "emodetect: --parallel must be images or levels\n");
+                return 2;
+            }
+            break;
         case OPT_OUT: out_path = optarg; break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_HELP: usage(stdout); return 0;
@@ -344,76 +421,78 @@ int main(int argc, char **argv)
         }
         out = af.fp;
     }
-    int with_face = 0, faces = 0;
-    double t_detect = 0;
-    uint8_t *crop = malloc((size_t)ap.out_size * ap.out_size);
+    /* Detect (and align) every image; results are kept per image and
+     * printed in input order afterwards, so the output does not depend on
+     * the thread count or schedule. */
+    Result *res = calloc((size_t)in.n + 1, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "emodetect: out of memory\n");
+        return 1;
+    }
+    int nthreads = dp.threads;
+#ifdef _OPENMP
+    if (nthreads <= 0) nthreads = omp_get_max_threads();
+#else
+    nthreads = 1;
+#endif
     int show_progress = !quiet && isatty(2);
-    for (int i = 0; i < in.n; i++) {
-        if (!imgs[i].pixels) continue;
-        if (show_progress && i % 16 == 0) fprintf(stderr, "\r%d/%d", i, in.n);
-        FaceBox *boxes = NULL;
-        int n = 0;
-        double t0 = now_s();
-        EmoStatus st = face_detect(cas, imgs[i].pixels, imgs[i].width, imgs[i].height, imgs[i].width, &dp,
-                                   &boxes, &n, &err);
-        if (st != EMO_OK) {
-            t_detect += now_s() - t0;
-            fprintf(stderr, "emodetect: %s: %s\n", in.v[i].path, err.msg);
-            rc = 1;
-            continue;
-        }
-        if (largest && n > 1) n = 1; /* boxes are sorted largest first */
-        FaceAlignInfo *infos = NULL;
-        if (align && n > 0) {
-            infos = calloc((size_t)n, sizeof *infos);
-            for (int k = 0; k < n && infos; k++) {
-                st = face_align(imgs[i].pixels, imgs[i].width, imgs[i].height, imgs[i].width, &boxes[k], &ap,
-                                crop, &infos[k], &err);
-                if (st != EMO_OK) {
-                    fprintf(stderr, "emodetect: %s: %s\n", in.v[i].path, err.msg);
-                    rc = 1;
-                    infos[k].eyes_found = -1;
-                    continue;
-                }
-                if (align_out) {
-                    char *cp = crop_name(align_out, in.v[i].name, k);
-                    EmoImage ci = {ap.out_size, ap.out_size, 1, crop};
-                    if (!cp || emo_image_save_png(&ci, cp, &err) != EMO_OK) {
-                        fprintf(stderr, "emodetect: %s\n", cp ? err.msg : "out of memory");
-                        rc = 1;
-                    }
-                    free(cp);
-                }
-                if (residual) {
-                    infos[k].angle_deg = NAN;
-                    double ang;
-                    if (face_align_residual(crop, ap.out_size, &ap, &ang, &err) == EMO_OK)
-                        infos[k].angle_deg = (float)ang;
-                }
+    int done = 0;
+    double t0 = now_s();
+    if (per_image) {
+        /* whole images per thread: no synchronization inside an image */
+        FaceDetectParams one = dp;
+        one.threads = 1;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+#endif
+        for (int i = 0; i < in.n; i++) {
+            process_image(&in.v[i], &imgs[i], cas, &one, align ? &ap : NULL, largest, residual, align_out, &res[i]);
+            if (show_progress) {
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+                done++;
+                if (omp_thread0()) fprintf(stderr, "\r%d/%d", done, in.n);
             }
         }
-        t_detect += now_s() - t0;
-        if (n > 0) with_face++;
-        faces += n;
-        for (int k = 0; k < n; k++) {
-            const FaceBox *b = &boxes[k];
+    } else {
+        dp.threads = nthreads;
+        for (int i = 0; i < in.n; i++) {
+            process_image(&in.v[i], &imgs[i], cas, &dp, align ? &ap : NULL, largest, residual, align_out, &res[i]);
+            if (show_progress && i % 8 == 0) fprintf(stderr, "\r%d/%d", i, in.n);
+        }
+    }
+    double t_detect = now_s() - t0;
+    int with_face = 0, faces = 0;
+    for (int i = 0; i < in.n; i++) {
+        Result *r = &res[i];
+        if (r->err[0]) {
+            fprintf(stderr, "emodetect: %s\n", r->err);
+            rc = 1;
+        }
+        if (r->n > 0) with_face++;
+        faces += r->n;
+        for (int k = 0; k < r->n; k++) {
+            const FaceBox *b = &r->boxes[k];
             fprintf(out, "%s\t%d\t%d\t%d\t%d", in.v[i].name, b->x, b->y, b->w, b->h);
-            if (align && infos) {
-                const FaceAlignInfo *fi = &infos[k];
+            if (align && r->infos) {
+                const FaceAlignInfo *fi = &r->infos[k];
                 if (fi->eyes_found > 0)
                     fprintf(out, "\t%.1f\t%.1f\t%.1f\t%.1f", fi->left_x, fi->left_y, fi->right_x, fi->right_y);
                 else
                     fprintf(out, "\t-\t-\t-\t-");
                 if (residual)
-                    isnan(fi->angle_deg) ? fprintf(out, "\t-") : fprintf(out, "\t%.2f", fi->angle_deg);
+                    isnan(r->residual[k]) ? fprintf(out, "\t-") : fprintf(out, "\t%.2f", r->residual[k]);
                 else
                     fi->eyes_found > 0 ? fprintf(out, "\t%.2f", fi->angle_deg) : fprintf(out, "\t-");
             }
             fputc('\n', out);
         }
-        free(infos);
-        free(boxes);
+        free(r->boxes);
+        free(r->infos);
+        free(r->residual);
     }
+    free(res);
     if (show_progress) fprintf(stderr, "\r%*s\r", 20, "");
     if (out_path) {
         if (emo_atomic_commit(&af, &err) != EMO_OK) {
@@ -425,8 +504,9 @@ int main(int argc, char **argv)
         rc = 1;
     }
     if (!quiet)
-        fprintf(stderr, "images=%d with_face=%d faces=%d detect_s=%.3f images_per_s=%.1f threads=%d\n", in.n,
-                with_face, faces, t_detect, t_detect > 0 ? in.n / t_detect : 0.0, dp.threads);
+        fprintf(stderr, "images=%d with_face=%d faces=%d detect_s=%.3f images_per_s=%.1f threads=%d parallel=%s\n",
+                in.n, with_face, faces, t_detect, t_detect > 0 ? in.n / t_detect : 0.0, nthreads,
+                per_image ? "images" : "levels");
     for (int i = 0; i < in.n; i++) {
         emo_image_free(&imgs[i]);
         free(in.v[i].path);
@@ -434,7 +514,6 @@ int main(int argc, char **argv)
     }
     free(imgs);
     free(in.v);
-    free(crop);
     face_cascade_free(cas);
     face_cascade_free(eye);
     face_cascade_free(eye_fb);
