@@ -195,7 +195,7 @@ $(SAMPLES): $(ING_MANIFEST) $(PROGS_DEP)
 # Predict: one JSON line per face; a photo without a face is not an error here.
 $(PRED): $(MODEL) $(OPTS)/predict $(PREDICT_IMAGES) $(PROGS_DEP)
 	@echo "== predict: $(call emo_show,$(PREDICT_CMD))"
-	$(PREDICT_CMD) > $@.tmp || [ -s $@.tmp ]
+	$(PREDICT_CMD) $(THREADS_FLAG) --quiet > $@.tmp || [ -s $@.tmp ]
 	@mv -f $@.tmp $@
 
 # The report: every picture on one page.
