@@ -13,10 +13,30 @@ void ingest_phash_init(IngestPhash *ph)
         for (int x = 0; x < 32; x++) ph->cos_tab[u][x] = (float)cos(M_PI * (2 * x + 1) * u / 64.0);
 }
 
-static int cmp_float(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (Hoare's quickselect; reorders v). A full
+ * sort of the 64 coefficients cost more than the DCT itself. */
+static float kth_smallest(float *v, int n, int k)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return v[k];
 }
 
 EmoStatus ingest_phash_compute(const IngestPhash *ph, const uint8_t *gray, int w, int h, int stride,
@@ -40,10 +60,13 @@ EmoStatus ingest_phash_compute(const IngestPhash *ph, const uint8_t *gray, int w
             for (int y = 0; y < 32; y++) acc += rows[y][u] * ph->cos_tab[v][y];
             coef[v * 8 + u] = acc;
         }
-    float sorted[64];
-    memcpy(sorted, coef, sizeof sorted);
-    qsort(sorted, 64, sizeof sorted[0], cmp_float);
-    float med = 0.5f * (sorted[31] + sorted[32]);
+    float tmp[64];
+    memcpy(tmp, coef, sizeof tmp);
+    float lo = kth_smallest(tmp, 64, 31);
+    float hi = tmp[32];
+    for (int i = 33; i < 64; i++) /* after selecting 31, the rest are >= it: the 32nd is their minimum */
+        if (tmp[i] < hi) hi = tmp[i];
+    float med = 0.5f * (lo + hi);
     uint64_t hsh = 0;
     for (int i = 0; i < 64; i++)
         if (coef[i] > med) hsh |= 1ull << (63 - i);
