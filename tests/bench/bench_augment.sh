@@ -9,6 +9,7 @@
 # the same machine load:
 #   per thread:  --copies 2 -j 1 records/s  vs  opencv_augment.py images/s
 #   10x target:  --copies 10 -j 2 (287,090 records) wall seconds (goal < 15)
+#   I/O share:   --copies 2 -j 1 with every transform off
 # Prints; never asserts. Needs $EMO_BENCH_DATA/fer2013/train.
 set -u
 train="${EMO_BENCH_DATA:-}/fer2013/train"
@@ -39,6 +40,11 @@ for i in 1 2 3; do
     fi
     "$bin/emoaugment" -s "$shards" -o "$out" --copies 2 -j 1 --seed $i > "$tmp/j1.txt" || echo "bench_augment: run failed"
     rate_of < "$tmp/j1.txt" >> "$tmp/j1"
+    # The same records with every transform off: the read + hash + write cost
+    # alone, to show how much of the end-to-end time is the shard I/O.
+    "$bin/emoaugment" -s "$shards" -o "$out" --copies 2 -j 1 --flip 0 --rotate 0 --shift 0 --zoom 0 \
+        --brightness 0 > "$tmp/io.txt" || echo "bench_augment: run failed"
+    rate_of < "$tmp/io.txt" >> "$tmp/io"
     if [ $have_ref = 1 ]; then
         "$py" "$ref" 20000 | sed -n 's/.*images_per_s=\([0-9]*\).*/\1/p' >> "$tmp/ref2"
     fi
@@ -48,8 +54,9 @@ for i in 1 2 3; do
     [ -s "$tmp/ref" ] && paste -d' ' "$tmp/ref" "$tmp/j1" | tail -1 |
         awk '{ printf "  run: opencv %s img/s | emoaugment -j1 %s rec/s (%.2fx)\n", $1, $2, $2 / $1 }'
 done
-j1=$(median < "$tmp/j1"); j2=$(median < "$tmp/j2"); j2s=$(median < "$tmp/j2s")
+j1=$(median < "$tmp/j1"); j2=$(median < "$tmp/j2"); j2s=$(median < "$tmp/j2s"); io=$(median < "$tmp/io")
 echo "augment_end_to_end_j1_records_per_s $j1 (FER2013 Training x2 copies, shard to shard, one thread, median of 3)"
+echo "augment_io_only_j1_records_per_s $io (same, every transform off: read + hash + write alone)"
 echo "augment_end_to_end_j2_records_per_s $j2 (x10 copies = $(($(sed -n 's/.*, \([0-9]*\) out.*/\1/p' "$tmp/j2.txt"))) records, two threads)"
 echo "augment_10x_seconds_j2 $j2s (goal < 15)"
 if [ -s "$tmp/ref" ]; then
