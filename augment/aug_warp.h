@@ -9,11 +9,16 @@
  *   reflect    dcba|abcd|dcba   (Keras "reflect", OpenCV BORDER_REFLECT)
  *   constant   kkkk|abcd|kkkk   (a fixed gray value k)
  *
- * aug_warp is the fast kernel: per row it starts from the exact source
- * coordinate in 16.16 fixed point and steps by a constant increment, looks up
- * the border-mapped row/column of each tap in small per-image tables (so the
- * inner loop has no branches or clamps), and blends with 10-bit weights.
- * Its error against the exact bilinear value is below one gray level.
+ * aug_warp is the fast kernel. Per output row it starts from the exactly
+ * computed source coordinate in 16.16 fixed point and steps by a constant
+ * increment. Gray images clamp each sample point into a source buffer whose
+ * edge already holds the border (the image itself for replicate, a copy with
+ * a filled ring for constant and reflect), so the inner loop is branch-free
+ * integer arithmetic: with AVX2, 8 pixels per step, each pair of horizontal
+ * taps one 32-bit gather. Other channel counts, and reflect maps reaching far
+ * outside, use per-image tables of border-mapped rows and columns. Blend
+ * weights have 10 bits; the error against the exact bilinear value is below
+ * one gray level, and every path writes the same bytes as the scalar code.
  * aug_warp_ref is the plain double-precision reference it is tested
  * against; it is also used for maps the fixed-point ranges cannot hold. */
 #ifndef AUG_WARP_H

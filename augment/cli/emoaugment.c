@@ -80,7 +80,8 @@ static void usage(FILE *f)
 "                          add: add U(-B, B) x 255 gray levels instead\n"
 "      --contrast C[@P]    scale about the image mean by U(1-C, 1+C); 0..1\n"
 "                          (default 0)\n"
-"      --gamma G[@P]       v -> 255 (v/255)^g, g ~ U(1-G, 1+G); 0..0.9 (default 0)\n"
+"      --gamma G[@P]       v -> 255 (v/255)^g, g ~ U(1-G, 1+G); 0..0.9\n"
+"                          (default 0)\n"
 "      --blur S[@P]        Gaussian blur, sigma ~ U(0.1, S) pixels; 0..10\n"
 "                          (default 0)\n"
 "      --noise S[@P]       additive noise, sigma ~ U(0, S) gray levels; 0..128\n"
@@ -120,7 +121,8 @@ static void usage(FILE *f)
 "\n"
 "Examples:\n"
 "  emoaugment -s data/train -o data/train-aug --copies 10 --seed 7\n"
-"  emoaugment -s data/train -o data/train-bal --keep-original --copies 0 --balance\n"
+"  emoaugment -s data/train -o data/train-bal --keep-original --copies 0 \\\n"
+"             --balance\n"
 "  emoaugment -s data/train --preview sheet.png --rotate 20 --erase 0.2@0.5\n",
             MAX_COPIES, MAX_THREADS);
 }
@@ -177,6 +179,19 @@ static int parse_knob(const char *s, int two, double *x, double *y, double *p)
     }
     if (!parse_double(buf, x)) return 0;
     if (y) *y = *x;
+    return 1;
+}
+
+/* Parses --NAME X[@P] from optarg into *mag and *p; prints the usage
+ * error and returns 0 if malformed (ranges are checked later, together). */
+static int knob(const char *name, double *mag, double *p)
+{
+    double x, q;
+    if (!parse_knob(optarg, 0, &x, NULL, &q)) {
+        usage_error("--%s %s: expected X or X@P", name, optarg);
+        return 0;
+    }
+    *mag = x, *p = q;
     return 1;
 }
 
@@ -357,21 +372,19 @@ int main(int argc, char **argv)
         case OPT_FLIP:
             if (!parse_double(optarg, &c->flip_p)) return usage_error("--flip %s: not a number", optarg);
             break;
-#define KNOB(name, two, fx, fy, fp)                                                        \
-    if (!parse_knob(optarg, two, &x, two ? &y : NULL, &p))                                 \
-        return usage_error("--%s %s: expected X or X@P%s", name, optarg, two ? " or X,Y[@P]" : ""); \
-    fx = x, fp = p;                                                                        \
-    if (two) fy = y;
-        case OPT_ROTATE: { double d; KNOB("rotate", 0, c->rotate, d, c->rotate_p); (void)d; break; }
-        case OPT_SHIFT: { KNOB("shift", 1, c->shift_x, c->shift_y, c->shift_p); break; }
-        case OPT_ZOOM: { double d; KNOB("zoom", 0, c->zoom, d, c->zoom_p); (void)d; break; }
-        case OPT_BRIGHT: { double d; KNOB("brightness", 0, c->bright, d, c->bright_p); (void)d; break; }
-        case OPT_CONTRAST: { double d; KNOB("contrast", 0, c->contrast, d, c->contrast_p); (void)d; break; }
-        case OPT_GAMMA: { double d; KNOB("gamma", 0, c->gamma, d, c->gamma_p); (void)d; break; }
-        case OPT_BLUR: { double d; KNOB("blur", 0, c->blur, d, c->blur_p); (void)d; break; }
-        case OPT_NOISE: { double d; KNOB("noise", 0, c->noise, d, c->noise_p); (void)d; break; }
-        case OPT_ERASE: { double d; KNOB("erase", 0, c->erase, d, c->erase_p); (void)d; break; }
-#undef KNOB
+        case OPT_ROTATE: if (!knob("rotate", &c->rotate, &c->rotate_p)) return 2; break;
+        case OPT_ZOOM: if (!knob("zoom", &c->zoom, &c->zoom_p)) return 2; break;
+        case OPT_BRIGHT: if (!knob("brightness", &c->bright, &c->bright_p)) return 2; break;
+        case OPT_CONTRAST: if (!knob("contrast", &c->contrast, &c->contrast_p)) return 2; break;
+        case OPT_GAMMA: if (!knob("gamma", &c->gamma, &c->gamma_p)) return 2; break;
+        case OPT_BLUR: if (!knob("blur", &c->blur, &c->blur_p)) return 2; break;
+        case OPT_NOISE: if (!knob("noise", &c->noise, &c->noise_p)) return 2; break;
+        case OPT_ERASE: if (!knob("erase", &c->erase, &c->erase_p)) return 2; break;
+        case OPT_SHIFT:
+            if (!parse_knob(optarg, 1, &x, &y, &p))
+                return usage_error("--shift %s: expected F, FX,FY, F@P or FX,FY@P", optarg);
+            c->shift_x = x, c->shift_y = y, c->shift_p = p;
+            break;
         case OPT_BRIGHT_MODE:
             if (strcmp(optarg, "mul") == 0) c->bright_add = 0;
             else if (strcmp(optarg, "add") == 0) c->bright_add = 1;
