@@ -151,7 +151,9 @@ START_TEST(usage_help_version_and_exit_codes)
     free(text);
     /* only a text file: the run completes but nothing is usable */
     char *junk = pathf("%s/in/readme.jpg", dir);
-    mkdirs(strrchr(junk, '/') ? pathf("%s/in", dir) : dir);
+    char *indir = pathf("%s/in", dir);
+    mkdirs(indir);
+    free(indir);
     ts_write(junk, "not an image", 12);
     ck_assert_int_eq(ingest(log, "--quiet '%s/in' -o '%s/o'", dir, dir), 1);
     char *rep = pathf("%s/o/ingest-report.json", dir);
