@@ -440,9 +440,11 @@ END_TEST
 START_TEST(grad_conv3x3)
 {
     uint64_t s = 12;
-    const int B = 2, H = 6, W = 7, Ci = 3, Co = 4;
-    const size_t nin = (size_t)B * H * W * Ci, nw = 9 * Ci * Co, nout = (size_t)B * (H - 2) * (W - 2) * Co;
+    const int H = 6, W = 7, Ci = 3, Co = 4;
+    /* B = 11 > NET_GEMM_CHUNKS: blocks of several images */
     for (int relu = 0; relu < 2; relu++) {
+        const int B = relu ? 11 : 2;
+        const size_t nin = (size_t)B * H * W * Ci, nw = 9 * Ci * Co, nout = (size_t)B * (H - 2) * (W - 2) * Co;
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         L.relu = relu;
         L.bias = malloc(Co * sizeof(float));
@@ -450,7 +452,9 @@ START_TEST(grad_conv3x3)
         float *dw = calloc(nw, sizeof *dw), *db = calloc(Co, sizeof *db), *dx = malloc(nin * sizeof *dx);
         float *full2 = calloc((size_t)B * H * W * Co, sizeof *full2);
         fwd_conv3x3(&L);
-        net_conv3x3_backward(dx, dw, db, full2, L.R, relu ? L.out : NULL, L.in, L.w, B, H, W, Ci, Co, L.red);
+        float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
+        net_conv3x3_backward(dx, dw, db, full2, L.R, relu ? L.out : NULL, L.in, L.w, B, H, W, Ci, Co, L.red, wpart);
+        free(wpart);
         dircheck("conv3x3 dx", fwd_conv3x3, &L, L.in, dx, nin, 1e-2f, 1e-2, 0, 2);
         dircheck("conv3x3 dw", fwd_conv3x3, &L, L.w, dw, nw, 1e-2f, 1e-2, 0, 3);
         dircheck("conv3x3 db", fwd_conv3x3, &L, L.bias, db, Co, 1e-2f, 1e-2, 0, 4);
@@ -472,7 +476,9 @@ START_TEST(grad_conv1x1_and_stride2)
         const size_t nout = (size_t)B * H * W * Co;
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
-        net_conv1x1_backward(dx, dw, L.R, L.in, L.w, (size_t)B * H * W, Ci, Co);
+        float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
+        net_conv1x1_backward(dx, dw, L.R, L.in, L.w, (size_t)B * H * W, Ci, Co, wpart);
+        free(wpart);
         dircheck("conv1x1 dx", fwd_conv1x1, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 5);
         dircheck("conv1x1 dw", fwd_conv1x1, &L, L.w, dw, nw, 1e-2f, 1e-3, 0, 6);
         free(dw);
@@ -484,7 +490,9 @@ START_TEST(grad_conv1x1_and_stride2)
         const size_t nout = (size_t)B * Ho * Wo * Co;
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
-        net_conv1x1s2_backward(dx, dw, L.full, L.R, L.in, L.w, B, H, W, Ci, Co);
+        float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
+        net_conv1x1s2_backward(dx, dw, L.full, L.R, L.in, L.w, B, H, W, Ci, Co, wpart);
+        free(wpart);
         dircheck("conv1x1s2 dx", fwd_conv1x1s2, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 7);
         dircheck("conv1x1s2 dw", fwd_conv1x1s2, &L, L.w, dw, nw, 1e-2f, 1e-3, 0, 8);
         free(dw);

@@ -16,7 +16,7 @@
 /* out = in * a + b per channel, ReLU when relu. */
 static void bn_apply(float *out, const float *in, const float *a, const float *b, size_t R, int C, int relu)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (size_t r = 0; r < R; r++) {
         const float *restrict x = in + r * C;
         const float *restrict ar = a, *restrict br = b;
@@ -54,7 +54,7 @@ static inline void bn_grad_row(float *restrict sg, float *restrict sgx, const fl
 /* sum[c] = column sums of in (center == NULL) or of (in - center)^2. */
 static void col_sums(double *sum, const float *in, const float *center, size_t R, int C, double *red)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, C, j);
         float *restrict acc = net_red_facc(red, C, j);
@@ -131,7 +131,7 @@ void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
                      double *red)
 {
     /* Pass 1: per channel sum(g) and sum(g * xhat), g = dout masked by the ReLU. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, C, j);
         float *restrict sg = net_red_facc(red, C, j), *restrict sgx = sg + C;
@@ -161,7 +161,7 @@ void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
         mgx[c] = (float)(sx / (double)R);
     }
     /* Pass 2: dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)). */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (size_t r = 0; r < R; r++) {
         const float *restrict x = in + r * C, *restrict d = dout + r * C;
         const float *restrict mu = mean, *restrict is = invstd, *restrict kk = k, *restrict g1 = mg,

@@ -1,22 +1,44 @@
 /* net_conv.c: dense convolutions (3x3 and 1x1) as GEMMs on OpenBLAS.
  *
- * Threading: the GEMMs are called outside any parallel region so that
- * OpenBLAS (its OpenMP build) threads each one itself; the copy/mask loops
- * around them use OpenMP over rows. Measured alternative, slower here: an
- * OpenMP loop over images with single-threaded BLAS per image (more, smaller
- * GEMMs; see net_model.c for the numbers). */
+ * Threading: each GEMM is split into NET_GEMM_CHUNKS row blocks (whole
+ * images for 3x3) handed out by an OpenMP dynamic schedule, each block a
+ * single-threaded OpenBLAS call (OpenBLAS runs single-threaded inside a
+ * parallel region). Measured against letting OpenBLAS thread whole-batch
+ * GEMMs (see net_model.c): on this shared 2-core machine a static split
+ * stalls whenever one core is taken by another process, dynamic blocks do
+ * not, and block GEMMs of 15k+ rows lose nothing in kernel efficiency.
+ * Weight gradients are summed per block into `wpart` and the blocks added
+ * in a fixed order, so results do not depend on scheduling. */
 #include <cblas.h>
 #include <string.h>
 
 #include "net_layers.h"
 #include "net_util.h"
 
+/* Rows [*lo, *hi) of block j of n rows. */
+static void gemm_block(size_t n, int nb, int j, size_t *lo, size_t *hi)
+{
+    *lo = n * (size_t)j / (size_t)nb;
+    *hi = n * (size_t)(j + 1) / (size_t)nb;
+}
+
+/* dw[i] += sum_j part[j*n + i], blocks in order. */
+static void sum_wpart(float *dw, const float *part, int nb, size_t n)
+{
+#pragma omp parallel for schedule(guided)
+    for (size_t i = 0; i < n; i++) {
+        float s = 0;
+        for (int j = 0; j < nb; j++) s += part[(size_t)j * n + i];
+        dw[i] += s;
+    }
+}
+
 /*-*** 3x3, one input channel (conv A): direct, vectorized over Co ***/
 
 void net_conv3x3c1_forward(float *out, const float *in, const float *w, int B, int H, int W, int Co, int relu)
 {
     const int Ho = H - 2, Wo = W - 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * Ho; r++) {
         const int n = r / Ho, y = r % Ho;
         const float *i0 = in + ((size_t)n * H + y) * W; /* three input rows */
@@ -39,7 +61,7 @@ void net_conv3x3c1_backward(float *dw, const float *dout, const float *relu_out,
 {
     const int Ho = H - 2, Wo = W - 2;
     const size_t n9 = (size_t)9 * Co;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, Co, j);
         float *restrict acc = net_red_facc(red, Co, j);
@@ -73,53 +95,81 @@ void net_conv3x3c1_backward(float *dw, const float *dout, const float *relu_out,
 void net_conv3x3_forward(float *out, float *full, const float *in, const float *w, const float *bias, int B, int H,
                          int W, int Ci, int Co, int relu)
 {
-    const int M = B * H * W - 2 * W - 2;
-    for (int t = 0; t < 9; t++) {
-        const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, Co, Ci, 1.0f, in + off, Ci,
-                    w + (size_t)t * Ci * Co, Co, t ? 1.0f : 0.0f, full, Co);
-    }
     const int Ho = H - 2, Wo = W - 2;
-    /* Keep the valid rows (x < W-2, y < H-2), adding bias and ReLU on the way. */
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < B * Ho; r++) {
-        const int n = r / Ho, y = r % Ho;
-        const float *src = full + (((size_t)n * H + y) * W) * Co;
-        float *dst = out + (size_t)r * Wo * Co;
-        for (int x = 0; x < Wo; x++)
-            for (int c = 0; c < Co; c++) {
-                float v = src[(size_t)x * Co + c] + (bias ? bias[c] : 0.0f);
-                dst[(size_t)x * Co + c] = relu && v < 0 ? 0 : v;
-            }
+    const int nb = B < NET_GEMM_CHUNKS ? B : NET_GEMM_CHUNKS;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < nb; j++) {
+        size_t i0, i1; /* images of this block */
+        gemm_block((size_t)B, nb, j, &i0, &i1);
+        const size_t base = i0 * H * W;
+        const int M = (int)((i1 - i0) * H * W) - 2 * W - 2;
+        for (int t = 0; t < 9; t++) {
+            const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, Co, Ci, 1.0f, in + base * Ci + off, Ci,
+                        w + (size_t)t * Ci * Co, Co, t ? 1.0f : 0.0f, full + base * Co, Co);
+        }
+        /* Keep the valid rows (x < W-2, y < H-2), adding bias and ReLU on the way. */
+        for (size_t r = i0 * Ho; r < i1 * Ho; r++) {
+            const size_t n = r / Ho, y = r % Ho;
+            const float *restrict src = full + ((n * H + y) * W) * Co;
+            float *restrict dst = out + r * Wo * Co;
+            for (int x = 0; x < Wo; x++)
+                for (int c = 0; c < Co; c++) {
+                    float v = src[(size_t)x * Co + c] + (bias ? bias[c] : 0.0f);
+                    dst[(size_t)x * Co + c] = relu && v < 0 ? 0 : v;
+                }
+        }
     }
 }
 
 void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, const float *dout,
                           const float *relu_out, const float *in, const float *w, int B, int H, int W, int Ci,
-                          int Co, double *red)
+                          int Co, double *red, float *wpart)
 {
     const int Ho = H - 2, Wo = W - 2;
-    /* Spread dout over the full-width rows with zeros on the dropped ones,
-     * so that they add nothing to either gradient. */
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < B * H; r++) {
-        const int n = r / H, y = r % H;
-        float *dst = full + (size_t)r * W * Co;
-        if (y >= Ho) {
-            memset(dst, 0, (size_t)W * Co * sizeof *dst);
-            continue;
-        }
-        const size_t o = (((size_t)n * Ho + y) * Wo) * Co;
-        for (int x = 0; x < Wo; x++)
-            for (int c = 0; c < Co; c++) {
-                const size_t i = o + (size_t)x * Co + c;
-                dst[(size_t)x * Co + c] = relu_out && !(relu_out[i] > 0) ? 0.0f : dout[i];
+    const int nb = B < NET_GEMM_CHUNKS ? B : NET_GEMM_CHUNKS;
+    const size_t nw = (size_t)9 * Ci * Co;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < nb; j++) {
+        size_t i0, i1;
+        gemm_block((size_t)B, nb, j, &i0, &i1);
+        /* Spread dout over the full-width rows with zeros on the dropped
+         * ones, so that they add nothing to either gradient. */
+        for (size_t r = i0 * H; r < i1 * H; r++) {
+            const size_t n = r / H, y = r % H;
+            float *restrict dst = full + r * W * Co;
+            if (y >= (size_t)Ho) {
+                memset(dst, 0, (size_t)W * Co * sizeof *dst);
+                continue;
             }
-        memset(dst + (size_t)Wo * Co, 0, (size_t)(W - Wo) * Co * sizeof *dst);
+            const size_t o = ((n * Ho + y) * Wo) * Co;
+            if (relu_out)
+                for (size_t i = 0; i < (size_t)Wo * Co; i++) dst[i] = relu_out[o + i] > 0 ? dout[o + i] : 0.0f;
+            else
+                memcpy(dst, dout + o, (size_t)Wo * Co * sizeof *dst);
+            memset(dst + (size_t)Wo * Co, 0, (size_t)(W - Wo) * Co * sizeof *dst);
+        }
+        const size_t base = i0 * H * W;
+        const int M = (int)((i1 - i0) * H * W) - 2 * W - 2;
+        float *part = wpart + (size_t)j * nw;
+        for (int t = 0; t < 9; t++) {
+            const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + base * Ci + off, Ci,
+                        full + base * Co, Co, 0.0f, part + (size_t)t * Ci * Co, Co);
+        }
+        if (!dinp) continue;
+        /* The taps of this block's rows never reach past its last image. */
+        memset(dinp + base * Ci, 0, (i1 - i0) * H * W * Ci * sizeof *dinp);
+        for (int t = 0; t < 9; t++) {
+            const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Ci, Co, 1.0f, full + base * Co, Co,
+                        w + (size_t)t * Ci * Co, Co, 1.0f, dinp + base * Ci + off, Ci);
+        }
     }
+    sum_wpart(dw, wpart, nb, nw);
     if (dbias) {
         const size_t rows = (size_t)B * H * W;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
         for (int j = 0; j < NET_RED_CHUNKS; j++) {
             double *part = net_red_part(red, Co, j);
             float *restrict acc = net_red_facc(red, Co, j);
@@ -138,34 +188,39 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
         }
         net_chunk_sum_into_float(dbias, red, (size_t)9 * Co, (size_t)Co);
     }
-    const int M = B * H * W - 2 * W - 2;
-    for (int t = 0; t < 9; t++) {
-        const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + off, Ci, full, Co, 1.0f,
-                    dw + (size_t)t * Ci * Co, Co);
-    }
-    if (!dinp) return;
-    memset(dinp, 0, (size_t)B * H * W * Ci * sizeof *dinp);
-    for (int t = 0; t < 9; t++) {
-        const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Ci, Co, 1.0f, full, Co, w + (size_t)t * Ci * Co, Co,
-                    1.0f, dinp + off, Ci);
-    }
 }
 
 /*-*** 1x1 ***/
 
 void net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, Co, Ci, 1.0f, in, Ci, w, Co, 0.0f, out, Co);
+    const int nb = R < NET_GEMM_CHUNKS ? (int)R : NET_GEMM_CHUNKS;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < nb; j++) {
+        size_t lo, hi;
+        gemm_block(R, nb, j, &lo, &hi);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), Co, Ci, 1.0f, in + lo * Ci, Ci, w,
+                    Co, 0.0f, out + lo * Co, Co);
+    }
 }
 
 void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, size_t R,
-                          int Ci, int Co)
+                          int Ci, int Co, float *wpart)
 {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, (int)R, 1.0f, in, Ci, dout, Co, 1.0f, dw, Co);
-    if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, Ci, Co, 1.0f, dout, Co, w, Co, 0.0f, dinp, Ci);
+    const int nb = R < NET_GEMM_CHUNKS ? (int)R : NET_GEMM_CHUNKS;
+    const size_t nw = (size_t)Ci * Co;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < nb; j++) {
+        size_t lo, hi;
+        gemm_block(R, nb, j, &lo, &hi);
+        const int M = (int)(hi - lo);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + lo * Ci, Ci, dout + lo * Co, Co,
+                    0.0f, wpart + (size_t)j * nw, Co);
+        if (dinp)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Ci, Co, 1.0f, dout + lo * Co, Co, w, Co, 0.0f,
+                        dinp + lo * Ci, Ci);
+    }
+    sum_wpart(dw, wpart, nb, nw);
 }
 
 /*-*** 1x1 stride 2 ***/
@@ -173,7 +228,7 @@ void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float
 static void gather_s2(float *g, const float *in, int B, int H, int W, int C)
 {
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * Ho; r++) {
         const int n = r / Ho, oy = r % Ho;
         for (int ox = 0; ox < Wo; ox++)
@@ -191,15 +246,15 @@ void net_conv1x1s2_forward(float *out, float *gather, const float *in, const flo
 }
 
 void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
-                            const float *w, int B, int H, int W, int Ci, int Co)
+                            const float *w, int B, int H, int W, int Ci, int Co, float *wpart)
 {
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
     const size_t R = (size_t)B * Ho * Wo;
     gather_s2(gather, in, B, H, W, Ci);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, (int)R, 1.0f, gather, Ci, dout, Co, 1.0f, dw, Co);
-    /* The gathered input is no longer needed: reuse its buffer for its gradient. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, Ci, Co, 1.0f, dout, Co, w, Co, 0.0f, gather, Ci);
-#pragma omp parallel for schedule(static)
+    /* In place: each block's rows of the gathered input are read for dW
+     * before the same rows are overwritten with their gradient. */
+    net_conv1x1_backward(gather, dw, dout, gather, w, R, Ci, Co, wpart);
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * H; r++) {
         const int n = r / H, y = r % H;
         float *d = dinp + (size_t)r * W * Ci;

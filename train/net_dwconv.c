@@ -51,7 +51,7 @@ static void dw_row(float *restrict out, const float *restrict img, const float *
 
 void net_dwconv3x3_forward(float *out, const float *in, const float *w, int B, int H, int W, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * H; r++) {
         const int n = r / H, y = r % H;
         dw_row(out + (size_t)r * W * C, in + (size_t)n * H * W * C, w, H, W, C, y, 0, 0);
@@ -62,14 +62,14 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
                             int H, int W, int C, int accumulate, double *red)
 {
     if (dinp) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
         for (int r = 0; r < B * H; r++) {
             const int n = r / H, y = r % H;
             dw_row(dinp + (size_t)r * W * C, dout + (size_t)n * H * W * C, w, H, W, C, y, 1, accumulate);
         }
     }
     const size_t stride = (size_t)9 * C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, C, j);
         float *restrict acc = net_red_facc(red, C, j);

@@ -28,6 +28,12 @@
 
 #include <stddef.h>
 
+/* GEMMs are split into this many row blocks (see net_conv.c); layers that
+ * compute weight gradients by GEMM take `wpart`, a scratch of
+ * NET_WPART_FLOATS(size of the weight) floats for the per-block sums. */
+#define NET_GEMM_CHUNKS 8
+#define NET_WPART_FLOATS(nw) ((size_t)NET_GEMM_CHUNKS * (size_t)(nw))
+
 /* Rows are split into this many chunks for deterministic reductions. */
 #define NET_RED_CHUNKS 32
 /* Scratch (in doubles) a reducing layer over C channels needs: per chunk
@@ -58,13 +64,13 @@ void net_conv3x3_forward(float *out, float *full, const float *in, const float *
  * full (B*H*W,Co) scratch; dout (B,H-2,W-2,Co); relu_out as above. */
 void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, const float *dout,
                           const float *relu_out, const float *in, const float *w, int B, int H, int W, int Ci,
-                          int Co, double *red);
+                          int Co, double *red, float *wpart);
 
 /* Conv 1x1 (pointwise), no bias: one GEMM. out (R,Co), in (R,Ci), w (Ci,Co). */
 void net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co);
-/* dinp (R,Ci) or NULL; dw (Ci,Co) +=; dout (R,Co). */
+/* dinp (R,Ci) or NULL (may be the same array as in); dw (Ci,Co) +=; dout (R,Co). */
 void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, size_t R,
-                          int Ci, int Co);
+                          int Ci, int Co, float *wpart);
 
 /* Conv 1x1 stride 2, no bias (the residual shortcut). Ho = (H-1)/2+1.
  * out (B,Ho,Wo,Co); gather (B*Ho*Wo,Ci) scratch; in (B,H,W,Ci). */
@@ -73,7 +79,7 @@ void net_conv1x1s2_forward(float *out, float *gather, const float *in, const flo
 /* dinp (B,H,W,Ci) overwritten (zeros off the stride grid); dw +=;
  * gather (B*Ho*Wo,Ci) scratch; dout (B,Ho,Wo,Co). */
 void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
-                            const float *w, int B, int H, int W, int Ci, int Co);
+                            const float *w, int B, int H, int W, int Ci, int Co, float *wpart);
 
 /* Depthwise conv 3x3, padding 1, no bias. out, in (B,H,W,C); w (3,3,C). */
 void net_dwconv3x3_forward(float *out, const float *in, const float *w, int B, int H, int W, int C);

@@ -103,6 +103,7 @@ struct NetModel {
     float *S[4];   /* scratch, s_elems floats each */
     size_t s_elems;
     double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
+    float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight) */
 };
 
 /*-*** Config ***/
@@ -243,6 +244,13 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
         cmax = m->bn[i].C > cmax ? m->bn[i].C : cmax;
     }
     TAKE(m->red, double, NET_RED_DOUBLES(cmax));
+    size_t wmax = (size_t)9 * (size_t)(m->Ca * m->Cb > m->Cg * m->K ? m->Ca * m->Cb : m->Cg * m->K);
+    for (int i = 0; i < m->n_modules; i++) {
+        const size_t w1 = (size_t)m->mod[i].cin * m->mod[i].cout, w2 = (size_t)m->mod[i].cout * m->mod[i].cout;
+        wmax = w1 > wmax ? w1 : wmax;
+        wmax = w2 > wmax ? w2 : wmax;
+    }
+    TAKE(m->wpart, float, NET_WPART_FLOATS(wmax));
     for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
 #undef TAKE
     return off;
@@ -468,7 +476,7 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
     PROF(m, 1, PF_HEAD, {
         net_gap_backward(S[0], m->dlogits, B, m->Hg * m->Wg, m->K);
         net_conv3x3_backward(S[2], G(m, m->tG), G(m, m->tGb), S[1], S[0], NULL, m->g_pad, P(m, m->tG), B, m->Hg + 2,
-                             m->Wg + 2, m->Cg, m->K, m->red);
+                             m->Wg + 2, m->Cg, m->K, m->red, m->wpart);
         net_pad1_backward(S[3], S[2], B, m->Hg, m->Wg, m->Cg);
     });
 
@@ -480,15 +488,16 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
         /* shortcut: D -> BN -> conv1x1/2 -> Dn (overwrites Dn) */
         PROF(m, 1, PF_RES, bn_bwd(m, d->rbn, d->t_rbng, d->t_rbnb, T1, D, NULL, d->res, Ro));
         PROF(m, 1, PF_RES,
-             net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout));
+             net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout,
+                                    m->wpart));
         /* branch: D -> maxpool -> BN2 -> pw2 -> dw2 -> BN1+ReLU -> pw1 -> dw1 -> Dn (adds) */
         PROF(m, 1, PF_POOL, net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout));
         PROF(m, 1, PF_BN, bn_bwd(m, d->bn2, d->t_bn2g, d->t_bn2b, T2, T1, NULL, d->pw2, R));
-        PROF(m, 1, PF_PW, net_conv1x1_backward(T1, G(m, d->t_pw2), T2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout));
+        PROF(m, 1, PF_PW, net_conv1x1_backward(T1, G(m, d->t_pw2), T2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout, m->wpart));
         PROF(m, 1, PF_DW,
              net_dwconv3x3_backward(T2, G(m, d->t_dw2), T1, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red));
         PROF(m, 1, PF_BN, bn_bwd(m, d->bn1, d->t_bn1g, d->t_bn1b, T1, T2, d->r1, d->pw1, R));
-        PROF(m, 1, PF_PW, net_conv1x1_backward(T2, G(m, d->t_pw1), T1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout));
+        PROF(m, 1, PF_PW, net_conv1x1_backward(T2, G(m, d->t_pw1), T1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, m->wpart));
         PROF(m, 1, PF_DW,
              net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 1, m->red));
         float *t = D;
@@ -499,7 +508,7 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
     PROF(m, 1, PF_BN, bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2));
     PROF(m, 1, PF_CONV_B,
          net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1, m->Ca,
-                              m->Cb, m->red));
+                              m->Cb, m->red, m->wpart));
     PROF(m, 1, PF_BN, bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, NULL, m->a_conv, (size_t)B * m->H1 * m->W1));
     PROF(m, 1, PF_CONV_A, net_conv3x3c1_backward(G(m, m->tA), T1, m->a_conv, m->x, B, m->H0, m->W0, m->Ca, m->red));
     return EMO_OK;

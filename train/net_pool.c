@@ -7,7 +7,7 @@
 void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C)
 {
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * Ho; r++) {
         const int n = r / Ho, oy = r % Ho;
         const float *img = in + (size_t)n * H * W * C;
@@ -42,7 +42,7 @@ void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
     /* One image per iteration: windows overlap, so outputs of the same image
      * may add to the same input pixel, never those of another image. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int n = 0; n < B; n++) {
         float *d = dinp + (size_t)n * H * W * C;
         memset(d, 0, (size_t)H * W * C * sizeof *d);
@@ -64,7 +64,7 @@ void net_add(float *out, const float *a, const float *b, size_t n)
 void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C)
 {
     const int Hp = H + 2, Wp = W + 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * Hp; r++) {
         const int n = r / Hp, y = r % Hp;
         float *o = out + (size_t)r * Wp * C;
@@ -80,7 +80,7 @@ void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C)
 
 void net_pad1_backward(float *dinp, const float *dout, int B, int H, int W, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(guided)
     for (int r = 0; r < B * H; r++) {
         const int n = r / H, y = r % H;
         memcpy(dinp + (size_t)r * W * C, dout + (((size_t)n * (H + 2) + y + 1) * (W + 2) + 1) * C,
