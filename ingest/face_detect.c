@@ -259,7 +259,7 @@ EmoStatus face_detect(const FaceCascade *c, const uint8_t *gray, int w, int h, i
         } else {
             int k = 0;
             for (int i = 0; i < nlev; i++) {
-                memcpy(all + k, lev[i].found, (size_t)lev[i].nfound * sizeof *all);
+                if (lev[i].nfound) memcpy(all + k, lev[i].found, (size_t)lev[i].nfound * sizeof *all);
                 k += lev[i].nfound;
             }
             int m;
