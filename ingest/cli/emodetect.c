@@ -65,7 +65,10 @@ static void usage(FILE *f)
 "  --out-size N          aligned crop size (default 48)\n"
 "  --margin F            fallback crop: box grown by F*size per side (default %.2f)\n"
 "  --residual            re-detect eyes on each aligned crop (upscaled) and print\n"
-"                        their angle as one more column ('-' if not found)\n"
+"                        their angle in the last column instead of the source\n"
+"                        eye angle ('-' if no pair is found on the crop)\n"
+"  --sheet FILE          write all aligned crops into one contact-sheet PNG\n"
+"                        (16 per row, input order; implies --align)\n"
 "\n"
 "Output:\n"
 "  --out FILE            write the TSV to FILE (atomically) instead of stdout\n"
@@ -193,6 +196,7 @@ typedef struct {
     int n;
     FaceAlignInfo *infos;   /* with --align */
     double *residual;       /* with --residual; NAN = no eye pair on the crop */
+    uint8_t *crops;         /* with --sheet: n crops of out_size^2 */
     char err[EMO_ERROR_MSG_MAX + 64];
 } Result;
 
@@ -207,7 +211,8 @@ static int omp_thread0(void)
 
 /* Detects, optionally aligns (writing crops) and records one image. */
 static void process_image(const Input *in, const EmoImage *img, const FaceCascade *cas, const FaceDetectParams *dp,
-                          const FaceAlignParams *ap, int largest, int residual, const char *align_out, Result *r)
+                          const FaceAlignParams *ap, int largest, int residual, const char *align_out, int keep,
+                          Result *r)
 {
     EmoError err;
     if (!img->pixels) return; /* decode failed, already reported */
@@ -219,8 +224,10 @@ static void process_image(const Input *in, const EmoImage *img, const FaceCascad
     if (!ap || r->n == 0) return;
     r->infos = calloc((size_t)r->n, sizeof *r->infos);
     r->residual = calloc((size_t)r->n, sizeof *r->residual);
-    uint8_t *crop = malloc((size_t)ap->out_size * ap->out_size);
-    if (!r->infos || !r->residual || !crop) {
+    size_t csz = (size_t)ap->out_size * ap->out_size;
+    uint8_t *crop = malloc(csz);
+    if (keep) r->crops = malloc(csz * r->n);
+    if (!r->infos || !r->residual || !crop || (keep && !r->crops)) {
         snprintf(r->err, sizeof r->err, "%s: out of memory", in->path);
         free(crop);
         return;
@@ -241,6 +248,7 @@ static void process_image(const Input *in, const EmoImage *img, const FaceCascad
             }
             free(cp);
         }
+        if (keep) memcpy(r->crops + csz * k, crop, csz);
         r->residual[k] = NAN;
         double ang;
         if (residual && face_align_residual(crop, ap->out_size, ap, &ang, &err) == EMO_OK) r->residual[k] = ang;
@@ -248,10 +256,33 @@ static void process_image(const Input *in, const EmoImage *img, const FaceCascad
     free(crop);
 }
 
+/* All aligned crops in one PNG, 16 per row, 2-pixel white gaps. */
+static EmoStatus write_sheet(const char *path, const Result *res, int nimg, int S, EmoError *err)
+{
+    int total = 0;
+    for (int i = 0; i < nimg; i++)
+        if (res[i].crops) total += res[i].n;
+    int cols = total < 16 ? (total > 0 ? total : 1) : 16, rows = (total + cols - 1) / cols;
+    if (rows == 0) rows = 1;
+    EmoImage sh;
+    EMO_RETURN_IF_ERR(emo_image_alloc(&sh, cols * (S + 2) + 2, rows * (S + 2) + 2, 1, err));
+    memset(sh.pixels, 255, (size_t)sh.width * sh.height);
+    int t = 0;
+    for (int i = 0; i < nimg; i++)
+        for (int k = 0; res[i].crops && k < res[i].n; k++, t++) {
+            int ox = 2 + (t % cols) * (S + 2), oy = 2 + (t / cols) * (S + 2);
+            for (int y = 0; y < S; y++)
+                memcpy(sh.pixels + (size_t)(oy + y) * sh.width + ox, res[i].crops + ((size_t)k * S + y) * S, (size_t)S);
+        }
+    EmoStatus st = emo_image_save_png(&sh, path, err);
+    emo_image_free(&sh);
+    return st;
+}
+
 enum {
     OPT_CASCADE = 256, OPT_SCALE, OPT_NEIGH, OPT_MIN, OPT_MAX, OPT_THREADS, OPT_LARGEST, OPT_ALIGN,
     OPT_ALIGN_OUT, OPT_EYE, OPT_EYE_FB, OPT_OUT_SIZE, OPT_MARGIN, OPT_OUT, OPT_QUIET, OPT_HELP,
-    OPT_VERSION, OPT_RESIDUAL, OPT_PARALLEL
+    OPT_VERSION, OPT_RESIDUAL, OPT_PARALLEL, OPT_SHEET
 };
 
 int main(int argc, char **argv)
@@ -272,6 +303,7 @@ int main(int argc, char **argv)
         {"margin", required_argument, 0, OPT_MARGIN},
         {"residual", no_argument, 0, OPT_RESIDUAL},
         {"parallel", required_argument, 0, OPT_PARALLEL},
+        {"sheet", required_argument, 0, OPT_SHEET},
         {"out", required_argument, 0, OPT_OUT},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"help", no_argument, 0, OPT_HELP},
@@ -279,7 +311,7 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *cascade_path = DEFAULT_CASCADE, *eye_path = DEFAULT_EYE, *eye_fb_path = DEFAULT_EYE_FALLBACK;
-    const char *align_out = NULL, *out_path = NULL;
+    const char *align_out = NULL, *out_path = NULL, *sheet = NULL;
     int largest = 0, align = 0, quiet = 0, residual = 0, per_image = 1;
     FaceDetectParams dp;
     face_detect_params_default(&dp);
@@ -348,6 +380,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_SHEET: sheet = optarg; align = 1; break;
         case OPT_OUT: out_path = optarg; break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_HELP: usage(stdout); return 0;
@@ -446,7 +479,8 @@ int main(int argc, char **argv)
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
 #endif
         for (int i = 0; i < in.n; i++) {
-            process_image(&in.v[i], &imgs[i], cas, &one, align ? &ap : NULL, largest, residual, align_out, &res[i]);
+            process_image(&in.v[i], &imgs[i], cas, &one, align ? &ap : NULL, largest, residual, align_out, sheet != NULL,
+                          &res[i]);
             if (show_progress) {
 #ifdef _OPENMP
 #pragma omp atomic
@@ -458,11 +492,16 @@ int main(int argc, char **argv)
     } else {
         dp.threads = nthreads;
         for (int i = 0; i < in.n; i++) {
-            process_image(&in.v[i], &imgs[i], cas, &dp, align ? &ap : NULL, largest, residual, align_out, &res[i]);
+            process_image(&in.v[i], &imgs[i], cas, &dp, align ? &ap : NULL, largest, residual, align_out, sheet != NULL,
+                          &res[i]);
             if (show_progress && i % 8 == 0) fprintf(stderr, "\r%d/%d", i, in.n);
         }
     }
     double t_detect = now_s() - t0;
+    if (sheet && write_sheet(sheet, res, in.n, ap.out_size, &err) != EMO_OK) {
+        fprintf(stderr, "emodetect: %s\n", err.msg);
+        rc = 1;
+    }
     int with_face = 0, faces = 0;
     for (int i = 0; i < in.n; i++) {
         Result *r = &res[i];
@@ -491,6 +530,7 @@ int main(int argc, char **argv)
         free(r->boxes);
         free(r->infos);
         free(r->residual);
+        free(r->crops);
     }
     free(res);
     if (show_progress) fprintf(stderr, "\r%*s\r", 20, "");
