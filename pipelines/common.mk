@@ -124,7 +124,7 @@ ifneq ($(filter-out $(EMO_QUIET_GOALS),$(or $(MAKECMDGOALS),all)),)
   $(call emo_stamp,.data,$(call emo_fingerprint,$(DATA_FILES)))
   $(call emo_stamp,augment,$(if $(filter off,$(strip $(AUG))),off,$(call emo_show,$(AUG_CMD))))
   $(call emo_stamp,train,$(call emo_show,$(TRAIN_CMD)))
-  $(call emo_stamp,eval,$(call emo_show,$(EVAL_CMD)) $(EVAL_SPLIT))
+  $(call emo_stamp,eval,$(call emo_show,$(EVAL_CMD)) $(if $(filter auto,$(EVAL_SPLIT)),$(ING)/test (or $(ING)/val when ingest made no test split),$(ING)/$(EVAL_SPLIT)))
   $(call emo_stamp,predict,$(if $(strip $(PREDICT_IMAGES)),$(call emo_show,$(PREDICT_CMD)),none))
 endif
 

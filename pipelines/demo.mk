@@ -31,7 +31,11 @@ include $(EMO_PIPE)common.mk
 demo: $(REPORT)
 	@echo
 	@echo "Predictions on a few sample faces (emopredict):"
-	@cat $(PRED) 2>/dev/null || true
+	@awk '{ f = l = c = ""; \
+	  if (match($$0, /"file": *"[^"]*"/)) { f = substr($$0, RSTART, RLENGTH); sub(/^"file": *"/, "", f); sub(/"$$/, "", f) } \
+	  if (match($$0, /"label": *"[^"]*"/)) { l = substr($$0, RSTART, RLENGTH); sub(/^"label": *"/, "", l); sub(/"$$/, "", l) } \
+	  if (match($$0, /"confidence": *[0-9.eE+-]+/)) { c = substr($$0, RSTART, RLENGTH); sub(/^"confidence": */, "", c) } \
+	  if (f != "" && l != "") printf "  %s: %s (%.0f%%)\n", f, l, 100 * c; else print "  " $$0 }' $(PRED) 2>/dev/null || true
 	@echo
 	@echo "Report: $(abspath $(REPORT))"
 	@echo "Open it in a browser, e.g.: xdg-open $(abspath $(REPORT))"
