@@ -11,7 +11,8 @@
  * - With the real programs (skipped while they are not built): the FER2013
  *   pipeline on a tiny slice of the shipped sample, end to end, timestamps
  *   checked stage by stage; the crawl pipeline against a local HTTP server
- *   serving tests/crawl/site.
+ *   serving tests/crawl/site; the folder pipeline on a few JAFFE photos
+ *   (detect + align; skipped without ../shared/data).
  *
  * Run from the repository root (scripts/run_tests.sh does). */
 #include <check.h>
@@ -684,6 +685,56 @@ START_TEST(fer2013_pipeline_end_to_end)
 }
 END_TEST
 
+START_TEST(folder_pipeline_on_photos)
+{
+    check_cwd();
+    if (!real_pipeline_ready()) return;
+    const char *shared = ts_shared_data();
+    if (!shared) {
+        fprintf(stderr, "test_pipelines: NOTE: ../shared/data missing, folder pipeline test skipped\n");
+        return;
+    }
+    /* 3 JAFFE photos per class (256x256, uncropped): the detect + align path. */
+    char *dir = ts_tempdir();
+    char *data = pathf("%s/photos", dir);
+    int rc = ts_run(NULL,
+                    "set -e; for c in angry disgust fear happy neutral sad surprise; do mkdir -p '%s'/$c; "
+                    "ls '%s/jaffe-dev/'$c | head -n 3 | while read f; do cp '%s/jaffe-dev/'$c/$f '%s'/$c/; done; done",
+                    data, shared, shared, data);
+    ck_assert_int_eq(rc, 0);
+    char *bin = bin_dir();
+    char *out = pathf("%s/out", dir);
+    char *log = pathf("%s/make.out", dir);
+    rc = ts_run(log,
+                "make --no-print-directory -f pipelines/folder.mk BIN='%s' DATA='%s' OUT='%s' EPOCHS=1 THREADS=2 "
+                "INGEST='--detect auto --split 0.6,0.4,0' AUG='--copies 1 --keep-original'",
+                bin, data, out);
+    char *text = ts_slurp(log, NULL);
+    ck_assert_msg(rc == 0, "folder pipeline failed:\n%s", text ? text : "");
+    free(text);
+    /* the faces were found and aligned, not passed through */
+    char *rep_json = pathf("%s/ingest/ingest-report.json", out);
+    text = ts_slurp(rep_json, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "aligned_on_eyes"));
+    free(text);
+    char *samples = pathf("%s/ingest/samples.png", out);
+    ck_assert(exists(samples));
+    char *rep = pathf("%s/report", out);
+    check_pngs(rep);
+    check_renders(rep, 5);
+    free(rep);
+    free(samples);
+    free(rep_json);
+    free(log);
+    free(out);
+    free(bin);
+    free(data);
+    ts_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Starts python3's http.server on 127.0.0.1 (a free port) serving `root`,
  * bounded by `timeout`; returns its pid and the port. */
 static pid_t start_server(const char *root, const char *logdir, int *port)
@@ -796,6 +847,7 @@ int main(void)
     tcase_set_timeout(te, 1200);
     tcase_add_test(te, fer2013_pipeline_end_to_end);
     tcase_add_test(te, crawl_pipeline_from_local_server);
+    tcase_add_test(te, folder_pipeline_on_photos);
     suite_add_tcase(s, te);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
