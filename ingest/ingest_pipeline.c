@@ -22,6 +22,7 @@
  * cost of detection, small enough that a batch of decoded downloads stays
  * a few MB. */
 #define INGEST_BATCH 256
+#define INGEST_BATCH_BYTES ((size_t)64 << 20)
 
 typedef struct {
     char *source;
@@ -447,7 +448,10 @@ EmoStatus ingest_run(const IngestOptions *o, IngestSummary *sum, EmoError *err)
     int eof = 0;
     while (s == EMO_OK && !eof) {
         int nb = 0;
-        while (nb < INGEST_BATCH) {
+        size_t batch_bytes = 0;
+        /* A batch also ends at INGEST_BATCH_BYTES of downloaded or CSV
+         * data held in memory: 256 bodies at --max-bytes would be GBs. */
+        while (nb < INGEST_BATCH && batch_bytes < INGEST_BATCH_BYTES) {
             EmoStatus ns = ingest_sources_next(r.sources, &items[nb], err);
             if (ns == EMO_ERR_EOF) {
                 eof = 1;
@@ -457,6 +461,7 @@ EmoStatus ingest_run(const IngestOptions *o, IngestSummary *sum, EmoError *err)
                 s = ns;
                 break;
             }
+            batch_bytes += items[nb].nbytes;
             nb++;
         }
         if (s != EMO_OK) {

@@ -209,6 +209,15 @@ START_TEST(bad_input_tree_rejected_with_reasons)
     p = pathf("%s/happy/fifo.png", in);
     ck_assert_int_eq(mkfifo(p, 0600), 0);
     free(p);
+    /* too small, and a photo-sized image with no face in it */
+    p = pathf("%s/happy/tiny.png", in);
+    write_png(p, 10, 10, 7, 0);
+    free(p);
+    p = pathf("%s/happy/noface.png", in);
+    write_png(p, 200, 160, 8, 1);
+    free(p);
+    struct stat cst;
+    int have_cascade = stat("/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml", &cst) == 0;
     int root = geteuid() == 0;
     p = pathf("%s/happy/secret.png", in);
     write_png(p, 48, 48, 999, 0);
@@ -247,6 +256,8 @@ START_TEST(bad_input_tree_rejected_with_reasons)
     ck_assert_str_eq(reason_of(r, "happy/dangling.png"), "unreadable");
     ck_assert_str_eq(reason_of(r, "happy/fifo.png"), "not a regular file");
     if (!root) ck_assert_str_eq(reason_of(r, "happy/secret.png"), "unreadable");
+    ck_assert_str_eq(reason_of(r, "happy/tiny.png"), "too small");
+    ck_assert_str_eq(reason_of(r, "happy/noface.png"), have_cascade ? "no face" : "error");
     ck_assert_int_eq(count_reason(r, "bad CSV row"), 2);
     ck_assert_int_eq(jget(r, "totals", "records", NULL), 5 + 2 + (root ? 1 : 0));
     /* the rows are named by line number */
