@@ -300,6 +300,7 @@ START_TEST(bad_options_exit_2_and_write_nothing)
         "--erase-value 256", "--border wrap", "--border constant:300", "--threads 0", "--threads 1000",
         "--seed -3", "--seed abc", "--balance 0", "--balance 2000000000", "--level 0", "--level 20",
         "--preview-rows 0", "--preview-scale 17", "--frobnicate", "--copies", "extra-argument",
+        "--copies 0", "--copies 0 --balance",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[4096];

@@ -432,6 +432,8 @@ int main(int argc, char **argv)
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
     if (!o.input_dir) return usage_error("--shards DIR is required");
     if (!o.output_dir && !preview) return usage_error("give -o OUT (or --preview FILE to only draw a sheet)");
+    if (o.output_dir && o.copies == 0 && !o.keep_original && !(o.balance && o.balance_target))
+        return usage_error("--copies 0 without --keep-original or --balance TARGET would write nothing");
     EmoError err;
     if (aug_config_validate(&o.cfg, &err) != EMO_OK) return usage_error("%s", err.msg);
     if (o.output_dir) {
