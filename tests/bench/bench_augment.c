@@ -4,9 +4,8 @@
  * thread (median of 5 timed rounds), for the fast warp next to its
  * double-precision reference, each photometric transform alone, and the full
  * default recipe (flip + rotate + shift + zoom + brightness) as
- * aug_make_variant runs it. Images are synthetic (smooth gradients plus
- * texture) unless a directory of FER2013 JPEGs is given... the pixel content
- * does not change the cost of any transform here.
+ * aug_make_variant runs it (draw, apply, params text). Images are synthetic
+ * (gradients plus texture): no transform's cost depends on pixel values.
  *
  *   build/bench/bench_augment [IMAGES_PER_ROUND]   (default 20000) */
 #include <stdio.h>
@@ -39,6 +38,7 @@ typedef struct {
     const char *name;
     AugConfig cfg;
     int reference_warp;   /* time aug_warp_ref instead */
+    int path;             /* AugWarpPath of the fast warp */
 } Case;
 
 static uint8_t imgs[NIMG][W * H];
@@ -48,6 +48,7 @@ static double run_case(const Case *c, int n, AugWorkspace *ws, unsigned *sink)
 {
     double t[ROUNDS];
     AugBorder border = {AUG_BORDER_REPLICATE, 0};
+    ws->warp.path = c->path;
     for (int r = 0; r < ROUNDS; r++) {
         double t0 = now();
         for (int i = 0; i < n; i++) {
@@ -84,13 +85,15 @@ int main(int argc, char **argv)
 
     AugConfig off = aug_config_default();
     off.flip_p = 0, off.rotate = 0, off.shift_x = off.shift_y = 0, off.zoom = 0, off.bright = 0;
-    Case cases[16];
+    Case cases[20];
     int nc = 0;
-#define ADD(label, ...) do { Case c_ = {label, off, 0}; __VA_ARGS__; cases[nc++] = c_; } while (0)
+#define ADD(label, ...) do { Case c_ = {label, off, 0, AUG_WARP_PATH_AUTO}; __VA_ARGS__; cases[nc++] = c_; } while (0)
     ADD("none (copy)", (void)0);
     ADD("flip", c_.cfg.flip_p = 1);
     ADD("rotate 10", c_.cfg.rotate = 10);
-    ADD("rotate 10 (reference warp)", c_.cfg.rotate = 10, c_.reference_warp = 1);
+    ADD("rotate 10 (scalar fixed-point kernel)", c_.cfg.rotate = 10, c_.path = AUG_WARP_PATH_SCALAR);
+    ADD("rotate 10 (table kernel)", c_.cfg.rotate = 10, c_.path = AUG_WARP_PATH_TABLES);
+    ADD("rotate 10 (double-precision reference warp)", c_.cfg.rotate = 10, c_.reference_warp = 1);
     ADD("shift 0.1", c_.cfg.shift_x = c_.cfg.shift_y = 0.1);
     ADD("zoom 0.1", c_.cfg.zoom = 0.1);
     ADD("rotate 10, border reflect", c_.cfg.rotate = 10, c_.cfg.border.mode = AUG_BORDER_REFLECT);
@@ -101,7 +104,8 @@ int main(int argc, char **argv)
     ADD("blur 1.5", c_.cfg.blur = 1.5);
     ADD("noise 8", c_.cfg.noise = 8);
     ADD("erase 0.33", c_.cfg.erase = 0.33);
-    Case def = {"default recipe (flip rotate shift zoom brightness)", aug_config_default(), 0};
+    Case def = {"default recipe (flip rotate shift zoom brightness)", aug_config_default(), 0,
+                AUG_WARP_PATH_AUTO};
     cases[nc++] = def;
 #undef ADD
 
