@@ -832,6 +832,12 @@ END_TEST
 
 int main(void)
 {
+    /* The fragments read these from the environment (make's ?=), and a
+     * surrounding make (make test) would pass its flags down: start clean. */
+    const char *vars[] = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "OUT", "EPOCHS", "THREADS", "SEED",
+                          "AUG", "TRAIN", "INGEST", "EVAL_SPLIT", "PREDICT_IMAGES", "TITLE", "DATA", "URLS",
+                          "START", "DEPTH", "LABEL", "BUILD", "BIN"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
     Suite *s = suite_create("pipelines");
     TCase *tc = tcase_create("make");
     tcase_set_timeout(tc, 300);
