@@ -774,6 +774,37 @@ START_TEST(corrupt_block_mid_stream_programs)
 }
 END_TEST
 
+/* The shard shrinks under an open reader (a file rewritten or lost under
+ * it, the closest portable stand-in for EIO): the read error must name
+ * the shard and the block, like any other mid-stream error. */
+START_TEST(read_error_mid_stream_names_block)
+{
+    char *t = ts_tempdir();
+    uint32_t bad;
+    char *ds = make_damaged_dataset(t, &bad);
+    char *sh = emo_path_join(ds, "shard-00001.emo");
+    EmoReaderOptions o = {0, 0, 0};
+    EmoDatasetReader *r;
+    EmoError err;
+    ck_assert_int_eq(emo_dataset_reader_open(&r, ds, &o, &err), EMO_OK);
+    EmoRecord rec;
+    for (int i = 0; i < 10; i++) ck_assert_int_eq(emo_dataset_reader_next(r, &rec, &err), EMO_OK);
+    ck_assert_int_eq(truncate(sh, 100), 0); /* shard 1 loses its blocks */
+    EmoStatus s;
+    long n = 10;
+    while ((s = emo_dataset_reader_next(r, &rec, &err)) == EMO_OK) n++;
+    ck_assert_int_eq(n, 100); /* shard 0 in full, then the error */
+    ck_assert_msg(s == EMO_ERR_CORRUPT || s == EMO_ERR_IO, "%s", emo_status_name(s));
+    ck_assert_msg(strstr(err.msg, "shard-00001.emo") && strstr(err.msg, "block 0"),
+                  "read error does not name shard and block: %s", err.msg);
+    emo_dataset_reader_close(r);
+    free(sh);
+    free(ds);
+    ts_rmtree(t);
+    free(t);
+}
+END_TEST
+
 START_TEST(truncated_shard_is_named)
 {
     char *t = ts_tempdir();
@@ -1189,6 +1220,7 @@ int main(void)
     tcase_add_test(corrupt, corrupt_block_mid_stream_reader);
     tcase_add_test(corrupt, corrupt_block_mid_stream_programs);
     tcase_add_test(corrupt, truncated_shard_is_named);
+    tcase_add_test(corrupt, read_error_mid_stream_names_block);
     suite_add_tcase(s, corrupt);
     TCase *hostile = tcase_create("hostile_input");
     tcase_set_timeout(hostile, 600);
