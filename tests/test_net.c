@@ -424,40 +424,77 @@ START_TEST(grad_conv3x3c1)
     uint64_t s = 11;
     const int B = 2, H = 7, W = 6, Co = 5;
     const size_t nin = (size_t)B * H * W, nout = (size_t)B * (H - 2) * (W - 2) * Co;
-    for (int relu = 0; relu < 2; relu++) {
-        Layer L = layer_new(B, H, W, 1, Co, nin, 9 * Co, nout, &s);
-        L.relu = relu;
-        float *dw = calloc(9 * Co, sizeof *dw);
-        fwd_conv3x3c1(&L);
-        net_conv3x3c1_backward(dw, L.R, relu ? L.out : NULL, L.in, B, H, W, Co, L.red);
-        dircheck("conv3x3c1 dw", fwd_conv3x3c1, &L, L.w, dw, 9 * Co, 1e-2f, 1e-2, 0, 1);
-        free(dw);
-        layer_free(&L);
-    }
+    Layer L = layer_new(B, H, W, 1, Co, nin, 9 * Co, nout, &s);
+    float *dw = calloc(9 * Co, sizeof *dw), *dw2 = calloc(9 * Co, sizeof *dw2), *masked = malloc(nout * sizeof *masked);
+    fwd_conv3x3c1(&L);
+    net_conv3x3c1_backward(dw, L.R, NULL, L.in, B, H, W, Co, L.red);
+    dircheck("conv3x3c1 dw", fwd_conv3x3c1, &L, L.w, dw, 9 * Co, 1e-2f, 1e-3, 0, 1);
+    L.relu = 1; /* fused ReLU = plain backward of the masked gradient */
+    fwd_conv3x3c1(&L);
+    for (size_t i = 0; i < nout; i++) masked[i] = L.out[i] > 0 ? L.R[i] : 0.0f;
+    memset(dw, 0, 9 * Co * sizeof *dw);
+    net_conv3x3c1_backward(dw, masked, NULL, L.in, B, H, W, Co, L.red);
+    net_conv3x3c1_backward(dw2, L.R, L.out, L.in, B, H, W, Co, L.red);
+    for (int i = 0; i < 9 * Co; i++) ck_assert_float_eq(dw[i], dw2[i]);
+    free(dw);
+    free(dw2);
+    free(masked);
+    layer_free(&L);
 }
 END_TEST
 
+/* The fused ReLU's backward must equal the plain backward of dout masked
+ * by (out > 0); the plain backward is checked by finite differences (linear
+ * in every argument, so no ReLU kinks can spoil the difference quotient). */
 START_TEST(grad_conv3x3)
 {
     uint64_t s = 12;
     const int H = 6, W = 7, Ci = 3, Co = 4;
-    /* B = 11 > NET_GEMM_CHUNKS: blocks of several images */
-    for (int relu = 0; relu < 2; relu++) {
-        const int B = relu ? 11 : 2;
+    for (int pass = 0; pass < 2; pass++) {
+        const int B = pass ? 11 : 2; /* 11 > NET_GEMM_CHUNKS: blocks of several images */
         const size_t nin = (size_t)B * H * W * Ci, nw = 9 * Ci * Co, nout = (size_t)B * (H - 2) * (W - 2) * Co;
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
-        L.relu = relu;
         L.bias = malloc(Co * sizeof(float));
         fill(L.bias, Co, &s, -0.5f, 0.5f);
         float *dw = calloc(nw, sizeof *dw), *db = calloc(Co, sizeof *db), *dx = malloc(nin * sizeof *dx);
         float *full2 = calloc((size_t)B * H * W * Co, sizeof *full2);
-        fwd_conv3x3(&L);
         float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
-        net_conv3x3_backward(dx, dw, db, full2, L.R, relu ? L.out : NULL, L.in, L.w, B, H, W, Ci, Co, L.red, wpart);
+        fwd_conv3x3(&L);
+        net_conv3x3_backward(dx, dw, db, full2, L.R, NULL, L.in, L.w, B, H, W, Ci, Co, L.red, wpart);
+        /* dw against the definition, summed in double */
+        for (int t = 0; t < 9; t++)
+            for (int ci = 0; ci < Ci; ci++)
+                for (int co = 0; co < Co; co++) {
+                    double ref = 0;
+                    for (int n = 0; n < B; n++)
+                        for (int y = 0; y < H - 2; y++)
+                            for (int x = 0; x < W - 2; x++)
+                                ref += (double)L.in[((n * H + y + t / 3) * W + x + t % 3) * Ci + ci] *
+                                       L.R[((n * (H - 2) + y) * (W - 2) + x) * Co + co];
+                    ck_assert_msg(fabs(ref - dw[(t * Ci + ci) * Co + co]) < 1e-4, "conv3x3 dw[%d][%d][%d]: %g vs %g",
+                                  t, ci, co, dw[(t * Ci + ci) * Co + co], ref);
+                }
+        dircheck("conv3x3 dx", fwd_conv3x3, &L, L.in, dx, nin, 1e-2f, 5e-3, 2e-4, 2);
+        dircheck("conv3x3 dw", fwd_conv3x3, &L, L.w, dw, nw, 1e-2f, 5e-3, 2e-4, 3);
+        dircheck("conv3x3 db", fwd_conv3x3, &L, L.bias, db, Co, 1e-2f, 5e-3, 2e-4, 4);
+        /* fused ReLU */
+        L.relu = 1;
+        fwd_conv3x3(&L);
+        float *dw2 = calloc(nw, sizeof *dw2), *db2 = calloc(Co, sizeof *db2), *dx2 = malloc(nin * sizeof *dx2);
+        float *masked = malloc(nout * sizeof *masked);
+        for (size_t i = 0; i < nout; i++) masked[i] = L.out[i] > 0 ? L.R[i] : 0.0f;
+        memset(dw, 0, nw * sizeof *dw);
+        memset(db, 0, Co * sizeof *db);
+        net_conv3x3_backward(dx, dw, db, full2, masked, NULL, L.in, L.w, B, H, W, Ci, Co, L.red, wpart);
+        net_conv3x3_backward(dx2, dw2, db2, full2, L.R, L.out, L.in, L.w, B, H, W, Ci, Co, L.red, wpart);
+        for (size_t i = 0; i < nin; i++) ck_assert_float_eq(dx[i], dx2[i]);
+        for (size_t i = 0; i < nw; i++) ck_assert_float_eq(dw[i], dw2[i]);
+        for (int i = 0; i < Co; i++) ck_assert_float_eq(db[i], db2[i]);
+        free(dw2);
+        free(db2);
+        free(dx2);
+        free(masked);
         free(wpart);
-        dircheck("conv3x3 dx", fwd_conv3x3, &L, L.in, dx, nin, 1e-2f, 1e-2, 0, 2);
-        dircheck("conv3x3 dw", fwd_conv3x3, &L, L.w, dw, nw, 1e-2f, 1e-2, 0, 3);
-        dircheck("conv3x3 db", fwd_conv3x3, &L, L.bias, db, Co, 1e-2f, 1e-2, 0, 4);
         free(dw);
         free(db);
         free(dx);
