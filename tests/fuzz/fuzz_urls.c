@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(text);
 
-    int64_t nlines = 1;
+    /* Physical lines: newline-terminated ones, plus a last unterminated one. */
+    int64_t nlines = data[size - 1] != '\n';
     for (size_t i = 0; i < size; i++) nlines += data[i] == '\n';
     FILE *fp = fmemopen((void *)data, size, "rb");
     fuzz_check(fp != NULL);
