@@ -95,7 +95,8 @@ EmoStatus emo_model_config_check(const EmoModelConfig *c, const char *name, EmoE
 
 EmoStatus emo_model_write(const char *path, const EmoModel *m, EmoError *err)
 {
-    EMO_RETURN_IF_ERR(emo_model_config_check(&m->cfg, path, err));
+    EmoError e;
+    if (emo_model_config_check(&m->cfg, path, &e) != EMO_OK) return emo_error_set(err, EMO_ERR_ARG, "%s", e.msg);
     if ((m->n_params && !m->params) || (m->n_buffers && !m->buffers) || (m->n_extra && !m->extra))
         return emo_error_set(err, EMO_ERR_ARG, "%s: model arrays missing", path);
     uint64_t total = (uint64_t)HEADER_V1 + 4 * m->n_params + 4 * m->n_buffers + m->n_extra + 8;
