@@ -160,10 +160,10 @@ asan:
 	$(MAKE) SAN=1 test
 
 # valgrind 3.19 cannot run AVX-512 code, so memcheck gets its own build
-# without -march=native (libraries that dispatch at run time see valgrind's
-# reduced cpuid and pick older kernels by themselves).
+# targeting AVX2 (libraries that dispatch at run time see valgrind's reduced
+# cpuid and pick AVX2 kernels by themselves).
 valgrind:
-	$(MAKE) NATIVE= BUILD=build-valgrind all
+	$(MAKE) NATIVE="-mavx2 -mfma -mbmi2" BUILD=build-valgrind all
 	@VALGRIND=1 sh scripts/run_tests.sh build-valgrind $(patsubst $(BUILD)/%,build-valgrind/%,$(TESTS) $(REPLAYS))
 
 FUZZ_SECONDS ?= 30
