@@ -58,7 +58,7 @@ START_TEST(round_trip_same_logits)
     NetModel *m2;
     uint8_t *ex;
     size_t nex;
-    ck_assert_int_eq(net_load(&m2, path, 2, &ex, &nex, &err), EMO_OK);
+    ck_assert_int_eq(net_load(&m2, path, 3, &ex, &nex, &err), EMO_OK);
     ck_assert_uint_eq(nex, sizeof extra);
     ck_assert_mem_eq(ex, extra, sizeof extra);
     free(ex);
@@ -67,12 +67,13 @@ START_TEST(round_trip_same_logits)
     ck_assert_float_eq(c->input_mean, 0.5f);
     ck_assert_uint_eq(c->module_width[1], 12);
     ck_assert_str_eq(c->class_names[3], "happy");
-    ck_assert_int_eq(net_max_batch(m2), 2);
-    /* batch 3 was saved, the loaded model takes 2: same logits per image */
-    net_forward(m2, x, 2, 0);
-    ck_assert_mem_eq(net_logits(m2), before, sizeof(float) * 2 * 7);
-    net_forward(m2, x + 2 * 20 * 20, 1, 0);
-    ck_assert_mem_eq(net_logits(m2), before + 2 * 7, sizeof(float) * 7);
+    ck_assert_int_eq(net_max_batch(m2), 3);
+    /* the same batch gives bit-identical logits */
+    net_forward(m2, x, 3, 0);
+    ck_assert_mem_eq(net_logits(m2), before, sizeof before);
+    /* a smaller batch: the same up to GEMM blocking (last bits may differ) */
+    net_forward(m2, x + 20 * 20, 2, 0);
+    for (int i = 0; i < 2 * 7; i++) ck_assert_float_eq_tol(net_logits(m2)[i], before[7 + i], 1e-5);
     /* without an extra blob */
     ck_assert_int_eq(net_save(m2, path, NULL, 0, &err), EMO_OK);
     NetModel *m3;
