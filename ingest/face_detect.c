@@ -173,22 +173,51 @@ EmoStatus face_detect(const FaceCascade *c, const uint8_t *gray, int w, int h, i
     int maxw = p->max_w, maxh = p->max_h;
     if (maxw == 0 || maxh == 0) { maxw = w; maxh = h; }
 
-    /* The scale list (notes section 3): factor in double, window rounded. */
-    int nlev = 0, cap = 0;
-    Level *lev = NULL;
+    /* The scale list (notes section 3): factor in double, window rounded.
+     * First every factor whose window fits the image; then those within
+     * [minSize, maxSize] (stopping at the first over maxSize). If none is
+     * left, cv2 uses the one factor whose window is closest to minSize
+     * (squared distance, first on ties), so e.g. minSize larger than the
+     * image still scans the largest window: found with an accept-all
+     * cascade on noise images. */
+    int nall = 0, cap = 0;
+    double *factors = NULL;
     for (double factor = 1.0;; factor *= p->scale_factor) {
         int ww = (int)lrint(W * factor), wh = (int)lrint(H * factor);
-        if (ww > maxw || wh > maxh || ww > w || wh > h) break;
-        if (ww < p->min_w || wh < p->min_h) continue;
-        if (nlev == cap) {
-            cap = cap ? 2 * cap : 32;
-            Level *nl = realloc(lev, (size_t)cap * sizeof *nl);
-            if (!nl) { free(lev); return emo_error_set(err, EMO_ERR_NOMEM, "face_detect: out of memory"); }
-            lev = nl;
+        if (ww > w || wh > h) break;
+        if (nall == cap) {
+            cap = cap ? 2 * cap : 64;
+            double *nf = realloc(factors, (size_t)cap * sizeof *nf);
+            if (!nf) { free(factors); return emo_error_set(err, EMO_ERR_NOMEM, "face_detect: out of memory"); }
+            factors = nf;
         }
-        Level *L = &lev[nlev++];
-        memset(L, 0, sizeof *L);
-        L->scale = (float)factor;
+        factors[nall++] = factor;
+    }
+    int nlev = 0;
+    Level *lev = calloc((size_t)(nall > 0 ? nall : 1), sizeof *lev);
+    if (!lev) { free(factors); return emo_error_set(err, EMO_ERR_NOMEM, "face_detect: out of memory"); }
+    for (int i = 0; i < nall; i++) {
+        int ww = (int)lrint(W * factors[i]), wh = (int)lrint(H * factors[i]);
+        if (ww > maxw || wh > maxh) break;
+        if (ww < p->min_w || wh < p->min_h) continue;
+        lev[nlev++].scale = (float)factors[i];
+    }
+    if (nlev == 0 && nall > 0) {
+        int best = 0;
+        double bd = INFINITY;
+        for (int i = 0; i < nall; i++) {
+            double dx = p->min_w - (int)lrint(W * factors[i]), dy = p->min_h - (int)lrint(H * factors[i]);
+            double d = dx * dx + dy * dy;
+            if (d < bd) {
+                bd = d;
+                best = i;
+            }
+        }
+        lev[nlev++].scale = (float)factors[best];
+    }
+    free(factors);
+    for (int i = 0; i < nlev; i++) {
+        Level *L = &lev[i];
         L->sw = (int)lrintf((float)w / L->scale);
         L->sh = (int)lrintf((float)h / L->scale);
         L->step = L->scale >= 2.f ? 1 : 2;

@@ -461,6 +461,46 @@ START_TEST(small_black_and_white_images_give_no_boxes)
 }
 END_TEST
 
+/* Accept-all cascade (as tests/compare/accept_all.xml): every window with
+ * enough variance is a detection, so raw output shows which windows the
+ * scan visits. */
+static const char *ACCEPT_XML =
+    "<?xml version=\"1.0\"?>\n<opencv_storage>\n<cascade type_id=\"opencv-cascade-classifier\">"
+    "<stageType>BOOST</stageType><featureType>HAAR</featureType><height>10</height><width>10</width>"
+    "<stages><_><stageThreshold>-100.</stageThreshold><weakClassifiers><_><internalNodes>0 -1 0 0."
+    "</internalNodes><leafValues>1. 1.</leafValues></_></weakClassifiers></_></stages>"
+    "<features><_><rects><_>0 0 10 10 -1.</_><_>0 0 5 5 4.</_></rects></_></features>"
+    "</cascade></opencv_storage>\n";
+
+START_TEST(min_size_over_the_image_uses_the_closest_scale)
+{
+    /* cv2: when no window size lies in [minSize, maxSize], the one closest
+     * to minSize is scanned. 10 * 1.25^k fitting 50: 10 12 16 20 24 31 38
+     * 48, so minSize 60 scans 48x48 windows only, and minSize 40 with
+     * maxSize 30 scans 38x38. */
+    EmoError err;
+    FaceCascade *c = load_xml(ACCEPT_XML, EMO_OK, &err);
+    uint8_t img[50 * 50];
+    noise(img, sizeof img, 5);
+    FaceDetectParams p;
+    face_detect_params_default(&p);
+    p.scale_factor = 1.25;
+    p.min_neighbors = 0;
+    int sizes[2][3] = {{60, 0, 48}, {40, 30, 38}};
+    for (int k = 0; k < 2; k++) {
+        p.min_w = p.min_h = sizes[k][0];
+        p.max_w = p.max_h = sizes[k][1];
+        FaceBox *b;
+        int n;
+        ck_assert_int_eq(face_detect(c, img, 50, 50, 50, &p, &b, &n, &err), EMO_OK);
+        ck_assert_int_gt(n, 0);
+        for (int i = 0; i < n; i++) ck_assert(b[i].h == sizes[k][2] || b[i].y + b[i].h == 50);
+        free(b);
+    }
+    face_cascade_free(c);
+}
+END_TEST
+
 static void check_rows_same(const FaceCascade *c, const uint8_t *img, int W, int H)
 {
     /* the vector row scan against the scalar reference, on one level */
@@ -802,6 +842,7 @@ int main(void)
     tcase_add_test(tc, malformed_and_non_cascade_xml_are_errors);
     tcase_add_test(tc, every_opencv_cascade_loads);
     tcase_add_test(tc, small_black_and_white_images_give_no_boxes);
+    tcase_add_test(tc, min_size_over_the_image_uses_the_closest_scale);
     tcase_add_test(tc, vector_scan_equals_scalar_reference);
     tcase_add_test(tc, threads_do_not_change_boxes);
     tcase_add_test(tc, jaffe_boxes_equal_opencv_fixture);

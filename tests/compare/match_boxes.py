@@ -7,7 +7,7 @@ our boxes of the same image. Prints one line:
 and exits 1 when P < --bar percent or X > 0 (our boxes with no match).
 Only the first five columns are read, so emodetect --align output works too."""
 import argparse, sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 def load(path):
     d = defaultdict(list)
@@ -41,8 +41,12 @@ n_ours = sum(len(v) for v in ours.values())
 exact = matched = extra = 0
 shown = 0
 for img in sorted(set(ref) | set(ours)):
-    r, o = ref.get(img, []), ours.get(img, [])
-    exact += sum(min(r.count(b), o.count(b)) for b in set(r))
+    r0, o0 = ref.get(img, []), ours.get(img, [])
+    # identical boxes match first (multiset intersection); IoU only on the rest
+    same = Counter(r0) & Counter(o0)
+    n_same = sum(same.values())
+    exact += n_same
+    r, o = list((Counter(r0) - same).elements()), list((Counter(o0) - same).elements())
     pairs = sorted(((iou(x, y), i, j) for i, x in enumerate(r) for j, y in enumerate(o)), reverse=True)
     ur, uo = set(), set()
     for v, i, j in pairs:
@@ -51,11 +55,11 @@ for img in sorted(set(ref) | set(ours)):
         if i in ur or j in uo:
             continue
         ur.add(i); uo.add(j)
-    matched += len(ur)
+    matched += n_same + len(ur)
     extra += len(o) - len(uo)
-    if (len(ur) < len(r) or len(uo) < len(o)) and shown < a.show:
+    if (r or o) and shown < a.show:
         shown += 1
-        print(f"  differs: {img} opencv={sorted(r)} ours={sorted(o)}", file=sys.stderr)
+        print(f"  differs: {img} opencv-only={sorted(r)[:8]} ours-only={sorted(o)[:8]}", file=sys.stderr)
 pct = 100.0 * matched / n_ref if n_ref else 100.0
 print(f"opencv={n_ref} ours={n_ours} exact={exact} matched={matched} ({pct:.2f}%) extra={extra}")
 sys.exit(0 if pct >= a.bar and extra == 0 else 1)
