@@ -16,12 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__AVX2__)
-#include <immintrin.h>
-#elif defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "emo_predict.h"
 
 #define EMO_BLOCK_FLAG_MED32 1u
@@ -176,13 +170,13 @@ EmoStatus emo_block_encode(const EmoBlockBuilder *b, uint32_t predictors, uint8_
         const EmoBlockEntry *e = &b->entries[i];
         const size_t npx = (size_t)e->width * e->height * e->channels;
         if ((predictors & (1u << EMO_PRED_MED)) && emo_block_group_ok(b->entries, n, i)) {
-            /* Residuals of each record to scratch, then interleaved into place. */
+            /* 32 records side by side, residuals straight into place. */
+            const uint8_t *src[EMO_PREDICT_LANES];
             for (size_t k = 0; k < EMO_PREDICT_LANES; k++) {
-                const EmoBlockEntry *ek = &b->entries[i + k];
-                emo_predict_encode(EMO_PRED_MED, b->arena + ek->pixels_off, scratch, ek->width, ek->height, 1);
-                for (size_t j = 0; j < npx; j++) p[j * EMO_PREDICT_LANES + k] = scratch[j];
+                src[k] = b->arena + b->entries[i + k].pixels_off;
                 preds[i + k] = EMO_PRED_MED;
             }
+            emo_predict_encode_med_x32(src, p, e->width, e->height);
             p += npx * EMO_PREDICT_LANES;
             i += EMO_PREDICT_LANES;
             continue;
@@ -195,77 +189,6 @@ EmoStatus emo_block_encode(const EmoBlockBuilder *b, uint32_t predictors, uint8_
     free(scratch);
     *out_size = (size_t)(p - *out);
     return EMO_OK;
-}
-
-/* Interleaved 32 x npx (byte j*32+k = pixel j of record k) to record-major
- * (record k at dst + k*npx): a byte transpose, 16x16 tiles in SSE2. */
-static void emo_deinterleave32(const uint8_t *src, uint8_t *dst, size_t npx)
-{
-    size_t j0 = 0;
-#if defined(__AVX2__)
-    /* The SSE2 tile below, with both 16-record halves in one 256-bit
-     * register: AVX2 unpacks work per 128-bit lane, which is exactly two
-     * independent 16x16 transposes. */
-    for (; j0 + 16 <= npx; j0 += 16) {
-        __m256i a[16], b[16], c[16], d[16];
-        for (int k = 0; k < 16; k++) a[k] = _mm256_loadu_si256((const __m256i *)(src + (j0 + (size_t)k) * 32));
-        for (int k = 0; k < 8; k++) {
-            b[2 * k] = _mm256_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
-            b[2 * k + 1] = _mm256_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
-        }
-        for (int g = 0; g < 16; g += 4) {
-            c[g] = _mm256_unpacklo_epi16(b[g], b[g + 2]);
-            c[g + 1] = _mm256_unpackhi_epi16(b[g], b[g + 2]);
-            c[g + 2] = _mm256_unpacklo_epi16(b[g + 1], b[g + 3]);
-            c[g + 3] = _mm256_unpackhi_epi16(b[g + 1], b[g + 3]);
-        }
-        for (int g = 0; g < 16; g += 8) {
-            for (int k = 0; k < 4; k++) {
-                d[g + 2 * k] = _mm256_unpacklo_epi32(c[g + k], c[g + k + 4]);
-                d[g + 2 * k + 1] = _mm256_unpackhi_epi32(c[g + k], c[g + k + 4]);
-            }
-        }
-        for (int k = 0; k < 8; k++) {
-            __m256i lo = _mm256_unpacklo_epi64(d[k], d[k + 8]), hi = _mm256_unpackhi_epi64(d[k], d[k + 8]);
-            uint8_t *o = dst + (size_t)(2 * k) * npx + j0;
-            _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(lo));
-            _mm_storeu_si128((__m128i *)(o + npx), _mm256_castsi256_si128(hi));
-            _mm_storeu_si128((__m128i *)(o + 16 * npx), _mm256_extracti128_si256(lo, 1));
-            _mm_storeu_si128((__m128i *)(o + 17 * npx), _mm256_extracti128_si256(hi, 1));
-        }
-    }
-#elif defined(__SSE2__)
-    for (; j0 + 16 <= npx; j0 += 16) {
-        for (int half = 0; half < 2; half++) {
-            __m128i a[16], b[16], c[16], d[16];
-            for (int k = 0; k < 16; k++)
-                a[k] = _mm_loadu_si128((const __m128i *)(src + (j0 + (size_t)k) * 32 + 16 * half));
-            for (int k = 0; k < 8; k++) {
-                b[2 * k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
-                b[2 * k + 1] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
-            }
-            for (int g = 0; g < 16; g += 4) {
-                c[g] = _mm_unpacklo_epi16(b[g], b[g + 2]);
-                c[g + 1] = _mm_unpackhi_epi16(b[g], b[g + 2]);
-                c[g + 2] = _mm_unpacklo_epi16(b[g + 1], b[g + 3]);
-                c[g + 3] = _mm_unpackhi_epi16(b[g + 1], b[g + 3]);
-            }
-            for (int g = 0; g < 16; g += 8) {
-                for (int k = 0; k < 4; k++) {
-                    d[g + 2 * k] = _mm_unpacklo_epi32(c[g + k], c[g + k + 4]);
-                    d[g + 2 * k + 1] = _mm_unpackhi_epi32(c[g + k], c[g + k + 4]);
-                }
-            }
-            for (int k = 0; k < 8; k++) {
-                uint8_t *o = dst + (size_t)(16 * half + 2 * k) * npx + j0;
-                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(d[k], d[k + 8]));
-                _mm_storeu_si128((__m128i *)(o + npx), _mm_unpackhi_epi64(d[k], d[k + 8]));
-            }
-        }
-    }
-#endif
-    for (; j0 < npx; j0++)
-        for (size_t k = 0; k < 32; k++) dst[k * npx + j0] = src[j0 * 32 + k];
 }
 
 EmoStatus emo_block_decode(uint8_t *payload, size_t size, uint8_t **pixbuf, size_t *pixcap, EmoRecord **records,
@@ -344,8 +267,7 @@ EmoStatus emo_block_decode(uint8_t *payload, size_t size, uint8_t **pixbuf, size
             if (pass == 0) {
                 if (group) grouped += span;
             } else if (group) {
-                emo_predict_decode_med_x32(px, r->width, r->height);
-                emo_deinterleave32(px, *pixbuf + out, npx);
+                emo_predict_decode_med_x32_split(px, *pixbuf + out, r->width, r->height);
                 for (size_t k = 0; k < EMO_PREDICT_LANES; k++) rec[i + k].pixels = *pixbuf + out + k * npx;
                 out += span;
             } else {

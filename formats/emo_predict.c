@@ -5,19 +5,28 @@
  * neighbour a, the rest of the first column from the neighbour above b.
  * Only interior pixels use the predictor's own formula.
  *
- * Decoding speed matters more than encoding speed (a dataset is written once
- * and read every epoch), so LEFT, UP and GRAD, whose inverses are prefix sums
- * and row additions, have SIMD paths for gray images; the nonlinear
- * predictors (AVG, PAETH, MED) carry a pixel-to-pixel dependency and are
- * decoded by a scalar loop. */
+ * Decoding speed matters most (a dataset is written once and read every
+ * epoch), so LEFT, UP and GRAD, whose inverses are prefix sums and row
+ * additions, have SIMD paths for gray images; the nonlinear predictors (AVG,
+ * PAETH, MED) carry a pixel-to-pixel dependency and are decoded by a scalar
+ * loop, except MED on 32 interleaved images at once (the layout the writer
+ * uses for groups of same-size gray records), which is 32 bytes per step.
+ * Encoding has no such chain (all neighbours are known pixels): MED encodes
+ * 32 pixels per step for one gray image, and 32 images per step into the
+ * interleaved layout (emo_predict_encode_med_x32), which augmentation's
+ * write throughput depends on. */
 #include "emo_predict.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSSE3__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSSE3__)
 #include <tmmintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
 #endif
 
 static const char *const emo_pred_names[EMO_PRED__COUNT] = {
@@ -84,10 +93,16 @@ static void emo_predict_generic(EmoPredictor pred, const uint8_t *src, uint8_t *
     }
 }
 
+static void emo_encode_med1(const uint8_t *px, uint8_t *res, int w, int h);
+
 void emo_predict_encode(EmoPredictor pred, const uint8_t *px, uint8_t *res, int w, int h, int c)
 {
     if (pred == EMO_PRED_NONE || w <= 0 || h <= 0) {
         memcpy(res, px, (size_t)w * (size_t)h * (size_t)c);
+        return;
+    }
+    if (pred == EMO_PRED_MED && c == 1) {
+        emo_encode_med1(px, res, w, h);
         return;
     }
     emo_predict_generic(pred, px, res, px, w, h, c, 0);
@@ -171,7 +186,9 @@ EMO_DECODE_SERIAL1(emo_decode_paeth1, emo_paeth(a, b, c))
 EMO_DECODE_SERIAL1(emo_decode_med1, emo_med(a, b, c))
 
 /* 32 lanes, written with GCC/Clang vector extensions: the compiler emits
- * AVX2 (one register) or SSE2 (two) as the target allows, from one source. */
+ * AVX2 (one register) or SSE2 (two) as the target allows, from one source.
+ * Unsigned byte min/max have no vector-extension spelling, so they use the
+ * SSE2/AVX2 instructions where there are some (a select elsewhere). */
 typedef uint8_t EmoV32 __attribute__((vector_size(32)));
 
 static inline EmoV32 emo_v32_load(const uint8_t *p)
@@ -186,40 +203,251 @@ static inline void emo_v32_store(uint8_t *p, EmoV32 v)
     memcpy(p, &v, sizeof v);
 }
 
-static inline EmoV32 emo_v32_select(EmoV32 mask, EmoV32 yes, EmoV32 no)
+#if !defined(__AVX2__) && defined(__SSE2__)
+typedef union {
+    EmoV32 v;
+    __m128i h[2];
+} EmoV32Halves;
+#endif
+
+static inline EmoV32 emo_v32_min(EmoV32 a, EmoV32 b)
 {
-    return (yes & mask) | (no & ~mask);
+#if defined(__AVX2__)
+    return (EmoV32)_mm256_min_epu8((__m256i)a, (__m256i)b);
+#elif defined(__SSE2__)
+    EmoV32Halves x = {.v = a}, y = {.v = b};
+    x.h[0] = _mm_min_epu8(x.h[0], y.h[0]);
+    x.h[1] = _mm_min_epu8(x.h[1], y.h[1]);
+    return x.v;
+#else
+    EmoV32 m = (EmoV32)(a < b);
+    return (a & m) | (b & ~m);
+#endif
 }
 
-static inline EmoV32 emo_med_v32(EmoV32 a, EmoV32 b, EmoV32 c)
+static inline EmoV32 emo_v32_max(EmoV32 a, EmoV32 b)
 {
-    EmoV32 a_gt_b = (EmoV32)(a > b);
-    EmoV32 mx = emo_v32_select(a_gt_b, a, b), mn = emo_v32_select(a_gt_b, b, a);
-    EmoV32 t = emo_v32_select((EmoV32)(c <= mn), mx, a + b - c);
-    return emo_v32_select((EmoV32)(c >= mx), mn, t);
+#if defined(__AVX2__)
+    return (EmoV32)_mm256_max_epu8((__m256i)a, (__m256i)b);
+#elif defined(__SSE2__)
+    EmoV32Halves x = {.v = a}, y = {.v = b};
+    x.h[0] = _mm_max_epu8(x.h[0], y.h[0]);
+    x.h[1] = _mm_max_epu8(x.h[1], y.h[1]);
+    return x.v;
+#else
+    EmoV32 m = (EmoV32)(a > b);
+    return (a & m) | (b & ~m);
+#endif
+}
+
+/* MED as min/max: its prediction is a + b - median(a, b, c) (c >= max(a,b)
+ * gives min(a,b), c <= min(a,b) gives max(a,b), else a + b - c), and the
+ * median of three is a clamp. The result lies in [min(a,b), max(a,b)], so
+ * computing it mod 256 is exact. */
+static inline EmoV32 emo_v32_median3(EmoV32 a, EmoV32 b, EmoV32 c)
+{
+    return emo_v32_max(emo_v32_min(a, b), emo_v32_min(emo_v32_max(a, b), c));
+}
+
+/*-*** 32 x 16 byte transposes (the interleaved layout <-> record order) ***/
+
+#if defined(__AVX2__)
+/* Two independent 16x16 byte transposes, one per 128-bit lane (AVX2
+ * unpacks work per lane): row m of the result is column m of the input. */
+static inline void emo_tr16_x2(__m256i a[16])
+{
+    __m256i b[16], c[16], d[16];
+    for (int k = 0; k < 8; k++) {
+        b[2 * k] = _mm256_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+        b[2 * k + 1] = _mm256_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) {
+        c[g] = _mm256_unpacklo_epi16(b[g], b[g + 2]);
+        c[g + 1] = _mm256_unpackhi_epi16(b[g], b[g + 2]);
+        c[g + 2] = _mm256_unpacklo_epi16(b[g + 1], b[g + 3]);
+        c[g + 3] = _mm256_unpackhi_epi16(b[g + 1], b[g + 3]);
+    }
+    for (int g = 0; g < 16; g += 8) {
+        for (int k = 0; k < 4; k++) {
+            d[g + 2 * k] = _mm256_unpacklo_epi32(c[g + k], c[g + k + 4]);
+            d[g + 2 * k + 1] = _mm256_unpackhi_epi32(c[g + k], c[g + k + 4]);
+        }
+    }
+    for (int k = 0; k < 8; k++) {
+        a[2 * k] = _mm256_unpacklo_epi64(d[k], d[k + 8]);
+        a[2 * k + 1] = _mm256_unpackhi_epi64(d[k], d[k + 8]);
+    }
+}
+#elif defined(__SSE2__)
+static inline void emo_tr16(__m128i a[16])
+{
+    __m128i b[16], c[16], d[16];
+    for (int k = 0; k < 8; k++) {
+        b[2 * k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+        b[2 * k + 1] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) {
+        c[g] = _mm_unpacklo_epi16(b[g], b[g + 2]);
+        c[g + 1] = _mm_unpackhi_epi16(b[g], b[g + 2]);
+        c[g + 2] = _mm_unpacklo_epi16(b[g + 1], b[g + 3]);
+        c[g + 3] = _mm_unpackhi_epi16(b[g + 1], b[g + 3]);
+    }
+    for (int g = 0; g < 16; g += 8) {
+        for (int k = 0; k < 4; k++) {
+            d[g + 2 * k] = _mm_unpacklo_epi32(c[g + k], c[g + k + 4]);
+            d[g + 2 * k + 1] = _mm_unpackhi_epi32(c[g + k], c[g + k + 4]);
+        }
+    }
+    for (int k = 0; k < 8; k++) {
+        a[2 * k] = _mm_unpacklo_epi64(d[k], d[k + 8]);
+        a[2 * k + 1] = _mm_unpackhi_epi64(d[k], d[k + 8]);
+    }
+}
+#endif
+
+/* Pixels [j0, j0 + 16) of the 32 interleaved images in `src` to record
+ * order: image k's pixel j to dst[k*npx + j]. */
+static inline void emo_split16(const uint8_t *src, uint8_t *dst, size_t npx, size_t j0)
+{
+#if defined(__AVX2__)
+    __m256i a[16];
+    for (int k = 0; k < 16; k++) a[k] = _mm256_loadu_si256((const __m256i *)(src + (j0 + (size_t)k) * 32));
+    emo_tr16_x2(a);
+    for (int k = 0; k < 16; k++) {
+        uint8_t *o = dst + (size_t)k * npx + j0;
+        _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(a[k]));
+        _mm_storeu_si128((__m128i *)(o + 16 * npx), _mm256_extracti128_si256(a[k], 1));
+    }
+#elif defined(__SSE2__)
+    for (int half = 0; half < 2; half++) {
+        __m128i a[16];
+        for (int k = 0; k < 16; k++)
+            a[k] = _mm_loadu_si128((const __m128i *)(src + (j0 + (size_t)k) * 32 + 16 * half));
+        emo_tr16(a);
+        for (int k = 0; k < 16; k++) _mm_storeu_si128((__m128i *)(dst + (size_t)(16 * half + k) * npx + j0), a[k]);
+    }
+#else
+    for (size_t j = j0; j < j0 + 16; j++)
+        for (size_t k = 0; k < 32; k++) dst[k * npx + j] = src[j * 32 + k];
+#endif
+}
+
+/* The inverse: pixels [j0, j0 + 16) of the 32 images src[k] into the
+ * interleaved layout at dst (byte j*32 + k). A transpose is its own
+ * inverse, so this is the same network with loads and stores swapped. */
+static inline void emo_join16(const uint8_t *const src[EMO_PREDICT_LANES], uint8_t *dst, size_t j0)
+{
+#if defined(__AVX2__)
+    __m256i a[16];
+    for (int k = 0; k < 16; k++)
+        a[k] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(src[k] + j0))),
+                                       _mm_loadu_si128((const __m128i *)(src[k + 16] + j0)), 1);
+    emo_tr16_x2(a);
+    for (int k = 0; k < 16; k++) _mm256_storeu_si256((__m256i *)(dst + (j0 + (size_t)k) * 32), a[k]);
+#elif defined(__SSE2__)
+    for (int half = 0; half < 2; half++) {
+        __m128i a[16];
+        for (int k = 0; k < 16; k++) a[k] = _mm_loadu_si128((const __m128i *)(src[16 * half + k] + j0));
+        emo_tr16(a);
+        for (int k = 0; k < 16; k++) _mm_storeu_si128((__m128i *)(dst + (j0 + (size_t)k) * 32 + 16 * half), a[k]);
+    }
+#else
+    for (size_t j = j0; j < j0 + 16; j++)
+        for (size_t k = 0; k < 32; k++) dst[j * 32 + k] = src[k][j];
+#endif
+}
+
+/* Decodes row y of the interleaved images in place (rows above done). */
+static inline void emo_med_x32_row(uint8_t *buf, int w, int y)
+{
+    enum { L = EMO_PREDICT_LANES };
+    const size_t row = (size_t)w * L;
+    uint8_t *p = buf + (size_t)y * row;
+    if (y == 0) { /* pixel 0 is predicted as 0, the rest of the row from a */
+        EmoV32 a = emo_v32_load(p);
+        for (int x = 1; x < w; x++) {
+            p += L;
+            a = emo_v32_load(p) + a;
+            emo_v32_store(p, a);
+        }
+        return;
+    }
+    EmoV32 a = emo_v32_load(p) + emo_v32_load(p - row);
+    emo_v32_store(p, a);
+    for (int x = 1; x < w; x++) {
+        p += L;
+        EmoV32 b = emo_v32_load(p - row), c = emo_v32_load(p - row - L);
+        /* pred = a + b - median(a, b, c) and median(a, b, c) = clamp(a,
+         * min(b,c), max(b,c)): only max, min, sub depend on the previous
+         * pixel, a 3-instruction chain. */
+        EmoV32 lo = emo_v32_min(b, c), hi = emo_v32_max(b, c), t = emo_v32_load(p) + b;
+        a = (t + a) - emo_v32_min(emo_v32_max(a, lo), hi);
+        emo_v32_store(p, a);
+    }
 }
 
 void emo_predict_decode_med_x32(uint8_t *buf, int w, int h)
 {
     if (w <= 0 || h <= 0) return;
-    enum { L = EMO_PREDICT_LANES };
-    const size_t row = (size_t)w * L;
-    EmoV32 a = emo_v32_load(buf); /* pixel 0: predicted as 0 */
-    for (int x = 1; x < w; x++) {
-        uint8_t *p = buf + (size_t)x * L;
-        a = emo_v32_load(p) + a;
-        emo_v32_store(p, a);
+    for (int y = 0; y < h; y++) emo_med_x32_row(buf, w, y);
+}
+
+void emo_predict_decode_med_x32_split(uint8_t *buf, uint8_t *dst, int w, int h)
+{
+    if (w <= 0 || h <= 0) return;
+    const size_t npx = (size_t)w * (size_t)h;
+    size_t done = 0;
+    for (int y = 0; y < h; y++) {
+        emo_med_x32_row(buf, w, y);
+        const size_t ready = (size_t)(y + 1) * (size_t)w;
+        for (; done + 16 <= ready; done += 16) emo_split16(buf, dst, npx, done);
     }
-    for (int y = 1; y < h; y++) {
-        uint8_t *p = buf + (size_t)y * row;
-        a = emo_v32_load(p) + emo_v32_load(p - row);
-        emo_v32_store(p, a);
-        for (int x = 1; x < w; x++) {
-            p += L;
-            EmoV32 b = emo_v32_load(p - row), c = emo_v32_load(p - row - L);
-            a = emo_v32_load(p) + emo_med_v32(a, b, c);
-            emo_v32_store(p, a);
+    for (; done < npx; done++)
+        for (size_t k = 0; k < EMO_PREDICT_LANES; k++) dst[k * npx + done] = buf[done * EMO_PREDICT_LANES + k];
+}
+
+void emo_predict_encode_med_x32(const uint8_t *const src[EMO_PREDICT_LANES], uint8_t *res, int w, int h)
+{
+    if (w <= 0 || h <= 0) return;
+    enum { L = EMO_PREDICT_LANES };
+    const size_t npx = (size_t)w * (size_t)h, row = (size_t)w * L;
+    /* Interleave the pixels into res, then turn them into residuals in
+     * place from the last pixel back: each residual needs only pixels at
+     * lower offsets, which are still pixels when it is computed. */
+    size_t j = 0;
+    for (; j + 16 <= npx; j += 16) emo_join16(src, res, j);
+    for (; j < npx; j++)
+        for (size_t k = 0; k < L; k++) res[j * L + k] = src[k][j];
+    for (int y = h - 1; y >= 1; y--) {
+        uint8_t *p = res + (size_t)y * row + (size_t)(w - 1) * L;
+        for (int x = w - 1; x >= 1; x--, p -= L) {
+            EmoV32 a = emo_v32_load(p - L), b = emo_v32_load(p - row), c = emo_v32_load(p - row - L);
+            emo_v32_store(p, emo_v32_load(p) - a - b + emo_v32_median3(a, b, c));
         }
+        emo_v32_store(p, emo_v32_load(p) - emo_v32_load(p - row)); /* x = 0: from b */
+    }
+    for (int x = w - 1; x >= 1; x--) { /* row 0: from a; pixel 0 stays */
+        uint8_t *p = res + (size_t)x * L;
+        emo_v32_store(p, emo_v32_load(p) - emo_v32_load(p - L));
+    }
+}
+
+/* MED encode of one gray image: rows are independent given the pixels, so
+ * the interior is 32 pixels per step; the edge rule and row tails scalar. */
+static void emo_encode_med1(const uint8_t *px, uint8_t *res, int w, int h)
+{
+    res[0] = px[0];
+    for (int x = 1; x < w; x++) res[x] = (uint8_t)(px[x] - px[x - 1]);
+    for (int y = 1; y < h; y++) {
+        const uint8_t *row = px + (size_t)y * (size_t)w, *up = row - w;
+        uint8_t *out = res + (size_t)y * (size_t)w;
+        out[0] = (uint8_t)(row[0] - up[0]);
+        int x = 1;
+        for (; x + 32 <= w; x += 32) {
+            EmoV32 a = emo_v32_load(row + x - 1), b = emo_v32_load(up + x), c = emo_v32_load(up + x - 1);
+            emo_v32_store(out + x, emo_v32_load(row + x) - a - b + emo_v32_median3(a, b, c));
+        }
+        for (; x < w; x++) out[x] = (uint8_t)(row[x] - emo_med(row[x - 1], up[x], up[x - 1]));
     }
 }
 

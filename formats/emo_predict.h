@@ -49,6 +49,18 @@ void emo_predict_decode(EmoPredictor pred, uint8_t *buf, int w, int h, int c);
  * that chain 32 bytes wide, so SIMD runs it at vector speed. */
 void emo_predict_decode_med_x32(uint8_t *buf, int w, int h);
 
+/* emo_predict_decode_med_x32, then the images written out record by record:
+ * image k's w*h pixels to dst + k*w*h (dst must not overlap buf). The
+ * un-interleave runs on each stretch of 16 pixels right after it is decoded,
+ * while it is still in L1. buf is left holding the interleaved pixels. */
+void emo_predict_decode_med_x32_split(uint8_t *buf, uint8_t *dst, int w, int h);
+
+/* MED encode of EMO_PREDICT_LANES gray w x h images (src[k] is image k,
+ * row-major) into the interleaved layout: byte j*32 + k of `res` (32*w*h
+ * bytes, not overlapping any src) is residual j of image k, byte for byte
+ * what emo_predict_encode(EMO_PRED_MED, src[k], ...) gives. */
+void emo_predict_encode_med_x32(const uint8_t *const src[EMO_PREDICT_LANES], uint8_t *res, int w, int h);
+
 /* The predictor from `allowed` (a bit mask of 1u << EmoPredictor) whose
  * residuals of `px` have the lowest estimated coded size (order-0 entropy).
  * Writes that predictor's residuals to `res`. `scratch` holds w*h*c bytes. */

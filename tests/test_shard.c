@@ -111,6 +111,153 @@ START_TEST(med_x32_matches_scalar)
 }
 END_TEST
 
+/* Image kinds for the SIMD == scalar tests: 0 real-like (gen_image), 1
+ * uniform noise (every MED branch and mod-256 wrap), 2 flat, 3 0/255 checker
+ * (extreme differences), 4 a face-like blob with a gradient background. */
+static void gen_kind(uint8_t *px, int w, int h, int kind, uint64_t *st)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *o = px + (size_t)y * w + x;
+            int cx = x - w / 2, cy = y - h / 2;
+            switch (kind) {
+            case 1: *o = (uint8_t)ts_rand(st); break;
+            case 2: *o = 137; break;
+            case 3: *o = (x + y) % 2 ? 255 : 0; break;
+            case 4: *o = (uint8_t)(cx * cx + cy * cy < w * h / 6 ? 200 - (cx * cx + cy * cy) / 4 : 30 + 2 * y);
+                    *o = (uint8_t)(*o + (int)(ts_rand(st) % 5)); break;
+            default: break;
+            }
+        }
+    if (kind == 0) gen_image(px, w, h, 1, st);
+}
+
+START_TEST(med_x32_encode_matches_scalar)
+{
+    /* Widths below, at and above 16 and 32 (tile and vector steps), 1-pixel
+     * images, pixel counts that are and are not multiples of 16. */
+    static const int sizes[][2] = {{48, 48}, {1, 1}, {2, 1}, {1, 2}, {7, 3}, {3, 9}, {31, 17}, {16, 1},
+                                   {17, 1}, {32, 2}, {33, 33}, {64, 64}, {100, 3}, {1, 40}, {65, 5}};
+    uint64_t st = 4711;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int w = sizes[si][0], h = sizes[si][1];
+        const size_t n = (size_t)w * h;
+        for (int kind = 0; kind < 6; kind++) {
+            /* kind 5: every image of a different kind (mixed content) */
+            uint8_t *px = malloc(32 * (n + 3)), *res = malloc(n), *want = malloc(32 * n), *got = malloc(32 * n + 1);
+            uint8_t *split = malloc(32 * n);
+            const uint8_t *src[EMO_PREDICT_LANES];
+            for (int k = 0; k < 32; k++) {
+                /* Odd offsets: the images need not be aligned or adjacent. */
+                uint8_t *img = px + k * (n + 3) + (size_t)(k % 3);
+                gen_kind(img, w, h, kind < 5 ? kind : k % 5, &st);
+                src[k] = img;
+                ref_encode(EMO_PRED_MED, img, res, w, h, 1);
+                for (size_t j = 0; j < n; j++) want[j * 32 + k] = res[j];
+                /* The one-image encoder (32-pixel rows) against the reference too. */
+                emo_predict_encode(EMO_PRED_MED, img, got, w, h, 1);
+                ck_assert_msg(memcmp(got, res, n) == 0, "MED encode %dx%d kind %d image %d", w, h, kind, k);
+            }
+            got[32 * n] = 0xa5; /* canary: nothing written past the end */
+            emo_predict_encode_med_x32(src, got, w, h);
+            ck_assert_msg(memcmp(got, want, 32 * n) == 0, "x32 encode differs at %dx%d kind %d", w, h, kind);
+            ck_assert_uint_eq(got[32 * n], 0xa5);
+            /* Decode both ways back to the pixels. */
+            emo_predict_decode_med_x32_split(got, split, w, h);
+            for (int k = 0; k < 32; k++) {
+                ck_assert_msg(memcmp(split + k * n, src[k], n) == 0, "split decode %dx%d kind %d image %d", w, h,
+                              kind, k);
+                for (size_t j = 0; j < n; j++) ck_assert_uint_eq(got[j * 32 + k], src[k][j]);
+            }
+            memcpy(got, want, 32 * n);
+            emo_predict_decode_med_x32(got, w, h);
+            for (int k = 0; k < 32; k++)
+                for (size_t j = 0; j < n; j++) ck_assert_uint_eq(got[j * 32 + k], src[k][j]);
+            free(px); free(res); free(want); free(got); free(split);
+        }
+    }
+}
+END_TEST
+
+/* The pixel section a block must hold, from the reference encoder and the
+ * grouping rule as SHARDS.md states it (MED only). */
+static uint8_t *ref_block_pixels(const EmoBlockBuilder *b, size_t *size)
+{
+    uint8_t *out = malloc(b->pixel_bytes + 1), *p = out;
+    const size_t n = b->count;
+    for (size_t i = 0; i < n;) {
+        const EmoBlockEntry *e = &b->entries[i];
+        const size_t npx = (size_t)e->width * e->height * e->channels;
+        int group = i % 32 == 0 && i + 32 <= n;
+        for (size_t k = i; group && k < i + 32; k++)
+            group = b->entries[k].channels == 1 && b->entries[k].width == e->width &&
+                    b->entries[k].height == e->height;
+        if (group) {
+            uint8_t *res = malloc(npx);
+            for (size_t k = 0; k < 32; k++) {
+                ref_encode(EMO_PRED_MED, b->arena + b->entries[i + k].pixels_off, res, e->width, e->height, 1);
+                for (size_t j = 0; j < npx; j++) p[j * 32 + k] = res[j];
+            }
+            free(res);
+            p += 32 * npx;
+            i += 32;
+        } else {
+            ref_encode(EMO_PRED_MED, b->arena + e->pixels_off, p, e->width, e->height, e->channels);
+            p += npx;
+            i++;
+        }
+    }
+    *size = (size_t)(p - out);
+    return out;
+}
+
+START_TEST(block_encode_matches_scalar_layout)
+{
+    /* Block sizes around the group size; shapes: all 48x48, a size change
+     * inside the first group, a color record in the second, 32 small then
+     * 32 large, and a size that changes every record. */
+    static const size_t counts[] = {1, 31, 32, 33, 63, 64, 65, 96, 100, 256};
+    uint64_t st = 99;
+    for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+        for (int shape = 0; shape < 5; shape++) {
+            const size_t n = counts[ci];
+            EmoBlockBuilder b = {0};
+            uint8_t *px = malloc(64 * 64 * 3);
+            for (size_t i = 0; i < n; i++) {
+                int w = 48, h = 48, c = 1;
+                if (shape == 1 && i == 5) { w = 47; h = 48; }
+                if (shape == 2 && i == 40) c = 3;
+                if (shape == 3) { w = i < 32 ? 13 : 64; h = i < 32 ? 7 : 64; }
+                if (shape == 4) { w = 1 + (int)(i % 40); h = 1 + (int)(i % 23); }
+                if (c == 1) gen_kind(px, w, h, (int)(i % 5), &st);
+                else gen_image(px, w, h, c, &st);
+                EmoRecord r = {0, 0, (int32_t)(i % 7), (uint16_t)w, (uint16_t)h, (uint8_t)c, 0, -1, "s", "", px};
+                ck_assert_int_eq(emo_block_builder_add(&b, &r, NULL), EMO_OK);
+            }
+            uint8_t *payload = NULL, *pix = NULL;
+            size_t cap = 0, size = 0, pixcap = 0, rcap = 0, count = 0, want_size;
+            EmoRecord *recs = NULL;
+            EmoError err;
+            ck_assert_int_eq(emo_block_encode(&b, 1u << EMO_PRED_MED, &payload, &cap, &size, &err), EMO_OK);
+            uint8_t *want = ref_block_pixels(&b, &want_size);
+            ck_assert_uint_eq(want_size, b.pixel_bytes);
+            ck_assert_msg(memcmp(payload + size - want_size, want, want_size) == 0,
+                          "block pixels differ: %zu records, shape %d", n, shape);
+            ck_assert_msg(emo_block_decode(payload, size, &pix, &pixcap, &recs, &rcap, &count, &err) == EMO_OK, "%s",
+                          err.msg);
+            ck_assert_uint_eq(count, n);
+            for (size_t i = 0; i < n; i++) {
+                const EmoBlockEntry *e = &b.entries[i];
+                ck_assert(memcmp(recs[i].pixels, b.arena + e->pixels_off,
+                                 (size_t)e->width * e->height * e->channels) == 0);
+            }
+            free(want); free(payload); free(pix); free(recs); free(px);
+            emo_block_builder_free(&b);
+        }
+    }
+}
+END_TEST
+
 /* Builds a block of `n` records of mixed shapes (groups and singles). */
 static void fill_builder(EmoBlockBuilder *b, uint8_t **store, size_t n, int mixed, uint64_t seed)
 {
@@ -367,6 +514,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, predictors_match_reference_and_roundtrip);
     tcase_add_test(tc, med_x32_matches_scalar);
+    tcase_add_test(tc, med_x32_encode_matches_scalar);
+    tcase_add_test(tc, block_encode_matches_scalar_layout);
     tcase_add_test(tc, block_roundtrip_groups_and_singles);
     tcase_add_test(tc, block_decode_survives_damage);
     tcase_add_test(tc, shard_roundtrip_and_index);
