@@ -134,7 +134,8 @@ ifdef EMO_BUILD_PROGS
 PROGS_DEP := | emo-programs
 .PHONY: emo-programs
 emo-programs:
-	@$(MAKE) --no-print-directory -C $(EMO_ROOT) BUILD=$(BUILD) $(addprefix $(BUILD)/bin/,$(EMO_PROGS))
+	@$(MAKE) --no-print-directory -C $(EMO_ROOT) $(if $(filter -j%,$(MAKEFLAGS)),,-j$(THREADS)) BUILD=$(BUILD) \
+	  $(addprefix $(BUILD)/bin/,$(EMO_PROGS))
 endif
 
 .PHONY: all ingest augment train eval predict report clean clean-train clean-aug help
