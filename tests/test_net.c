@@ -458,7 +458,7 @@ START_TEST(grad_conv3x3)
         fill(L.bias, Co, &s, -0.5f, 0.5f);
         float *dw = calloc(nw, sizeof *dw), *db = calloc(Co, sizeof *db), *dx = malloc(nin * sizeof *dx);
         float *full2 = calloc((size_t)B * H * W * Co, sizeof *full2);
-        float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
+        float *wpart = malloc(NET_WPART_FLOATS(nw, B) * sizeof *wpart);
         fwd_conv3x3(&L);
         net_conv3x3_backward(dx, dw, db, full2, L.R, NULL, L.in, L.w, B, H, W, Ci, Co, L.red, wpart);
         /* dw against the definition, summed in double */
@@ -513,7 +513,7 @@ START_TEST(grad_conv1x1_and_stride2)
         const size_t nout = (size_t)B * H * W * Co;
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
-        float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
+        float *wpart = malloc(NET_WPART_FLOATS(nw, B) * sizeof *wpart);
         net_conv1x1_backward(dx, dw, L.R, L.in, L.w, (size_t)B * H * W, Ci, Co, wpart);
         free(wpart);
         dircheck("conv1x1 dx", fwd_conv1x1, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 5);
@@ -527,7 +527,7 @@ START_TEST(grad_conv1x1_and_stride2)
         const size_t nout = (size_t)B * Ho * Wo * Co;
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
-        float *wpart = malloc(NET_WPART_FLOATS(nw) * sizeof *wpart);
+        float *wpart = malloc(NET_WPART_FLOATS(nw, B) * sizeof *wpart);
         net_conv1x1s2_backward(dx, dw, L.full, L.R, L.in, L.w, B, H, W, Ci, Co, wpart);
         free(wpart);
         dircheck("conv1x1s2 dx", fwd_conv1x1s2, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 7);

@@ -130,13 +130,13 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
                           int Co, double *red, float *wpart)
 {
     const int Ho = H - 2, Wo = W - 2;
-    const int nb = B < NET_GEMM_CHUNKS ? B : NET_GEMM_CHUNKS;
     const size_t nw = (size_t)9 * Ci * Co;
-    /* Pass 1, one image per block (L2-resident accumulation, as forward):
-     * spread dout over the full-width rows with zeros on the dropped ones,
-     * so that they add nothing to either gradient; then dinp. */
+    /* One image per block (as forward): its input, its full-width gradient
+     * and its dinp rows stay in L2 across the nine taps of both GEMMs. */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int n = 0; n < B; n++) {
+        /* Spread dout over the full-width rows with zeros on the dropped
+         * ones, so that they add nothing to either gradient. */
         for (size_t r = (size_t)n * H; r < (size_t)(n + 1) * H; r++) {
             const size_t y = r % H;
             float *restrict dst = full + r * W * Co;
@@ -151,9 +151,15 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
                 memcpy(dst, dout + o, (size_t)Wo * Co * sizeof *dst);
             memset(dst + (size_t)Wo * Co, 0, (size_t)(W - Wo) * Co * sizeof *dst);
         }
-        if (!dinp) continue;
         const size_t base = (size_t)n * H * W;
         const int M = H * W - 2 * W - 2;
+        float *part = wpart + (size_t)n * nw;
+        for (int t = 0; t < 9; t++) {
+            const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + base * Ci + off, Ci,
+                        full + base * Co, Co, 0.0f, part + (size_t)t * Ci * Co, Co);
+        }
+        if (!dinp) continue;
         /* The taps of this image's rows never reach past its last row. */
         memset(dinp + base * Ci, 0, (size_t)H * W * Ci * sizeof *dinp);
         for (int t = 0; t < 9; t++) {
@@ -162,21 +168,7 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
                         w + (size_t)t * Ci * Co, Co, 1.0f, dinp + base * Ci + off, Ci);
         }
     }
-    /* Pass 2: weight gradient in blocks of images (its output is small). */
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int j = 0; j < nb; j++) {
-        size_t i0, i1;
-        gemm_block((size_t)B, nb, j, &i0, &i1);
-        const size_t base = i0 * H * W;
-        const int M = (int)((i1 - i0) * H * W) - 2 * W - 2;
-        float *part = wpart + (size_t)j * nw;
-        for (int t = 0; t < 9; t++) {
-            const size_t off = (size_t)((t / 3) * W + t % 3) * Ci;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + base * Ci + off, Ci,
-                        full + base * Co, Co, 0.0f, part + (size_t)t * Ci * Co, Co);
-        }
-    }
-    sum_wpart(dw, wpart, nb, nw);
+    sum_wpart(dw, wpart, B, nw);
     if (dbias) {
         const size_t rows = (size_t)B * H * W;
 #pragma omp parallel for schedule(dynamic, 1)

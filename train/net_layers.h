@@ -28,11 +28,12 @@
 
 #include <stddef.h>
 
-/* GEMMs are split into this many row blocks (see net_conv.c); layers that
- * compute weight gradients by GEMM take `wpart`, a scratch of
- * NET_WPART_FLOATS(size of the weight) floats for the per-block sums. */
+/* 1x1 GEMMs are split into this many row blocks, 3x3 ones into images (see
+ * net_conv.c); layers that compute weight gradients by GEMM take `wpart`,
+ * a scratch of NET_WPART_FLOATS(weight size, batch) floats for the
+ * per-block sums. */
 #define NET_GEMM_CHUNKS 8
-#define NET_WPART_FLOATS(nw) ((size_t)NET_GEMM_CHUNKS * (size_t)(nw))
+#define NET_WPART_FLOATS(nw, B) ((size_t)((B) > NET_GEMM_CHUNKS ? (B) : NET_GEMM_CHUNKS) * (size_t)(nw))
 
 /* Rows are split into this many chunks for deterministic reductions. */
 #define NET_RED_CHUNKS 32

@@ -103,7 +103,7 @@ struct NetModel {
     float *S[4];   /* scratch, s_elems floats each */
     size_t s_elems;
     double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
-    float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight) */
+    float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight, max_batch) */
 };
 
 /*-*** Config ***/
@@ -250,7 +250,7 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
         wmax = w1 > wmax ? w1 : wmax;
         wmax = w2 > wmax ? w2 : wmax;
     }
-    TAKE(m->wpart, float, NET_WPART_FLOATS(wmax));
+    TAKE(m->wpart, float, NET_WPART_FLOATS(wmax, m->max_batch));
     for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
 #undef TAKE
     return off;
