@@ -623,6 +623,20 @@ START_TEST(grad_maxpool)
                 }
     net_maxpool_backward(dx, L.R, L.argmax, B, H, W, C);
     dircheck("maxpool dx", fwd_pool, &L, L.in, dx, nin, 1e-4f, 1e-2, 0, 14);
+    /* fused BN affine map (a < 0 flips the order): same as pooling a*x+b */
+    float a[3] = {0.7f, -1.3f, 2.0f}, b[3] = {0.1f, 0.2f, -0.3f};
+    float *y = malloc(nin * sizeof *y), *o2 = malloc(nout * sizeof *o2);
+    int *am2 = malloc(nout * sizeof *am2);
+    for (size_t i = 0; i < nin; i++) y[i] = L.in[i] * a[i % C] + b[i % C];
+    net_maxpool_forward(L.out, L.argmax, y, B, H, W, C);
+    net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C);
+    for (size_t i = 0; i < nout; i++) {
+        ck_assert_float_eq_tol(o2[i], L.out[i], 1e-6);
+        ck_assert_int_eq(am2[i], L.argmax[i]);
+    }
+    free(y);
+    free(o2);
+    free(am2);
     free(dx);
     layer_free(&L);
 }

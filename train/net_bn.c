@@ -1,8 +1,7 @@
 /* net_bn.c: batch normalization over NHWC rows (per channel), with optional fused ReLU.
  *
- * Statistics are two-pass (mean, then mean squared deviation): one-pass
- * E[x^2]-E[x]^2 loses the variance of post-ReLU activations to
- * cancellation. Sums run over blocks of BN_BLOCK rows in float (vectorized,
+ * Statistics take one pass over data shifted by its first row (see
+ * col_sums2). Sums run over blocks of BN_BLOCK rows in float (vectorized,
  * 16 channels per AVX-512 op), blocks are added in double, chunks in a fixed
  * order (net_util.h), so results do not depend on the thread count. */
 #include <math.h>
@@ -31,6 +30,17 @@ static void bn_apply(float *out, const float *in, const float *a, const float *b
     }
 }
 
+/* One row's contribution to sum(x - K) and sum((x - K)^2). */
+static inline void bn_stat_row(float *restrict a1, float *restrict a2, const float *restrict x,
+                               const float *restrict K, int C)
+{
+    for (int c = 0; c < C; c++) {
+        const float d = x[c] - K[c];
+        a1[c] += d;
+        a2[c] += d * d;
+    }
+}
+
 /* One row's contribution to sum(g) and sum(g*xhat), g = d masked by m > 0
  * when m is given. A function of its own: gcc honors restrict on
  * parameters and vectorizes this without runtime alias checks. */
@@ -51,37 +61,67 @@ static inline void bn_grad_row(float *restrict sg, float *restrict sgx, const fl
         }
 }
 
-/* sum[c] = column sums of in (center == NULL) or of (in - center)^2. */
-static void col_sums(double *sum, const float *in, const float *center, size_t R, int C, double *red)
+/* Column sums of d = in - K and of d^2 in one pass, K = the first row:
+ * shifting by a sample of the data keeps E[d^2] - E[d]^2 well conditioned
+ * (the shift is within a few standard deviations of the mean), where
+ * E[x^2] - E[x]^2 would cancel, and saves the second read of the input. */
+static void col_sums2(double *s1, double *s2, const float *in, size_t R, int C, double *red)
 {
+    const float *K = in;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, C, j);
-        float *restrict acc = net_red_facc(red, C, j);
-        const float *restrict m = center;
-        for (int c = 0; c < C; c++) part[c] = 0;
+        float *restrict a1 = net_red_facc(red, C, j), *restrict a2 = a1 + C;
+        for (int c = 0; c < 2 * C; c++) part[c] = 0;
         size_t lo, hi;
         net_chunk(R, j, &lo, &hi);
         for (size_t r0 = lo; r0 < hi; r0 += BN_BLOCK) {
             const size_t r1 = r0 + BN_BLOCK < hi ? r0 + BN_BLOCK : hi;
-            for (int c = 0; c < C; c++) acc[c] = 0;
-            for (size_t r = r0; r < r1; r++) {
-                const float *restrict x = in + r * C;
-                if (m)
-                    for (int c = 0; c < C; c++) {
-                        const float d = x[c] - m[c];
-                        acc[c] += d * d;
-                    }
-                else
-                    for (int c = 0; c < C; c++) acc[c] += x[c];
-            }
-            net_flush(part, acc, (size_t)C);
+            for (int c = 0; c < 2 * C; c++) a1[c] = 0;
+            for (size_t r = r0; r < r1; r++) bn_stat_row(a1, a2, in + r * C, K, C);
+            net_flush(part, a1, 2 * (size_t)C);
         }
     }
     for (int c = 0; c < C; c++) {
-        double s = 0;
-        for (int j = 0; j < NET_RED_CHUNKS; j++) s += net_red_part(red, C, j)[c];
-        sum[c] = s;
+        double t1 = 0, t2 = 0;
+        for (int j = 0; j < NET_RED_CHUNKS; j++) {
+            t1 += net_red_part(red, C, j)[c];
+            t2 += net_red_part(red, C, j)[C + c];
+        }
+        s1[c] = t1;
+        s2[c] = t2;
+    }
+}
+
+void net_bn_stats_train(float *a, float *b, float *mean, float *invstd, float *running_mean, float *running_var,
+                        const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
+                        float eps, double *red)
+{
+    double *s1 = net_red_tail(red, C), *s2 = s1 + C;
+    col_sums2(s1, s2, in, R, C, red);
+    for (int c = 0; c < C; c++) {
+        const double d = s1[c] / (double)R;
+        const double mu = in[c] + d; /* in[c] is the shift K */
+        double v = s2[c] / (double)R - d * d;
+        v = v > 0 ? v : 0;
+        const double is = 1.0 / sqrt(v + eps);
+        mean[c] = (float)mu;
+        invstd[c] = (float)is;
+        a[c] = (float)(gamma[c] * is);
+        b[c] = (float)(beta[c] - mu * gamma[c] * is);
+        const double unbiased = R > 1 ? v * (double)R / (double)(R - 1) : v;
+        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mu);
+        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
+    }
+}
+
+void net_bn_affine_eval(float *a, float *b, const float *gamma, const float *beta, const float *running_mean,
+                        const float *running_var, int C, float eps)
+{
+    for (int c = 0; c < C; c++) {
+        const double is = 1.0 / sqrt((double)running_var[c] + eps);
+        a[c] = (float)(gamma[c] * is);
+        b[c] = (float)(beta[c] - running_mean[c] * gamma[c] * is);
     }
 }
 
@@ -89,27 +129,9 @@ void net_bn_forward_train(float *out, float *mean, float *invstd, float *running
                           const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
                           float eps, int relu, double *red)
 {
-    /* tail: mu[C] var[C] (double), then a[C] b[C] (float) */
-    double *mu = net_red_tail(red, C), *var = mu + C;
-    float *a = (float *)(void *)(var + C), *b = a + C;
-    col_sums(mu, in, NULL, R, C, red);
-    for (int c = 0; c < C; c++) {
-        mu[c] /= (double)R;
-        mean[c] = (float)mu[c];
-    }
-    /* Deviations from the float mean: its rounding error (1e-7 relative)
-     * changes the variance by far less than float resolution. */
-    col_sums(var, in, mean, R, C, red);
-    for (int c = 0; c < C; c++) {
-        double v = var[c] / (double)R;
-        double is = 1.0 / sqrt(v + eps);
-        invstd[c] = (float)is;
-        a[c] = (float)(gamma[c] * is);
-        b[c] = (float)(beta[c] - mu[c] * gamma[c] * is);
-        double unbiased = R > 1 ? v * (double)R / (double)(R - 1) : v;
-        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mu[c]);
-        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
-    }
+    /* a, b after the two double sums in the tail */
+    float *a = (float *)(void *)(net_red_tail(red, C) + 2 * (size_t)C), *b = a + C;
+    net_bn_stats_train(a, b, mean, invstd, running_mean, running_var, in, gamma, beta, R, C, momentum, eps, red);
     bn_apply(out, in, a, b, R, C, relu);
 }
 
@@ -118,11 +140,7 @@ void net_bn_forward_eval(float *out, const float *in, const float *gamma, const 
                          double *red)
 {
     float *a = (float *)(void *)net_red_tail(red, C), *b = a + C;
-    for (int c = 0; c < C; c++) {
-        double is = 1.0 / sqrt((double)running_var[c] + eps);
-        a[c] = (float)(gamma[c] * is);
-        b[c] = (float)(beta[c] - running_mean[c] * gamma[c] * is);
-    }
+    net_bn_affine_eval(a, b, gamma, beta, running_mean, running_var, C, eps);
     bn_apply(out, in, a, b, R, C, relu);
 }
 

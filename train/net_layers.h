@@ -96,6 +96,15 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
 void net_bn_forward_train(float *out, float *mean, float *invstd, float *running_mean, float *running_var,
                           const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
                           float eps, int relu, double *red);
+/* The train-mode statistics and running-stat update of net_bn_forward_train
+ * without applying them: a, b (C) receive the per-channel affine map
+ * y = a*x + b, for a consumer that fuses it (net_maxpool_bn_forward). */
+void net_bn_stats_train(float *a, float *b, float *mean, float *invstd, float *running_mean, float *running_var,
+                        const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
+                        float eps, double *red);
+/* The eval-mode affine map a, b (C) from the running statistics. */
+void net_bn_affine_eval(float *a, float *b, const float *gamma, const float *beta, const float *running_mean,
+                        const float *running_var, int C, float eps);
 /* Eval mode: normalizes with the running statistics. */
 void net_bn_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                          const float *running_mean, const float *running_var, size_t R, int C, float eps, int relu,
@@ -111,6 +120,10 @@ void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
 /* Max-pool 3x3, stride 2, padding 1 (PyTorch: first maximum in scan order).
  * out (B,Ho,Wo,C); argmax (B,Ho,Wo,C) = input pixel index y*W+x in its image. */
 void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C);
+/* Max-pool of a*in+b (a batch norm's affine map, a, b (C)) without
+ * writing the normalized tensor: saves one write and one read of it. */
+void net_maxpool_bn_forward(float *out, int *argmax, const float *in, const float *a, const float *b, int B, int H,
+                            int W, int C);
 /* dinp (B,H,W,C) overwritten. */
 void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int B, int H, int W, int C);
 

@@ -66,6 +66,7 @@ typedef struct {
     int t_mean, t_var; /* tensor indices of running mean/var */
     float *mean;       /* (C) batch mean of the last train forward */
     float *invstd;     /* (C) 1/sqrt(batch var + eps) */
+    float *a, *b;      /* (C) the affine map y = a*x + b of the last forward (fused consumers) */
 } NetBN;
 
 /* Profiling sections (net_profile_*): wall time per kind of layer. */
@@ -241,6 +242,8 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     for (int i = 0; i < m->n_bn; i++) {
         TAKE(m->bn[i].mean, float, m->bn[i].C);
         TAKE(m->bn[i].invstd, float, m->bn[i].C);
+        TAKE(m->bn[i].a, float, m->bn[i].C);
+        TAKE(m->bn[i].b, float, m->bn[i].C);
         cmax = m->bn[i].C > cmax ? m->bn[i].C : cmax;
     }
     TAKE(m->red, double, NET_RED_DOUBLES(cmax));
@@ -386,6 +389,19 @@ static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float 
                             NET_BN_EPS, relu, m->red);
 }
 
+/* The BN's affine map into bn->a, bn->b (train: batch stats, updating the
+ * running ones; eval: running stats), for a consumer that applies it. */
+static void bn_affine(NetModel *m, int bi, int tg, int tb, const float *in, size_t R, int train)
+{
+    NetBN *bn = &m->bn[bi];
+    if (train)
+        net_bn_stats_train(bn->a, bn->b, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
+                           P(m, tb), R, bn->C, NET_BN_MOMENTUM, NET_BN_EPS, m->red);
+    else
+        net_bn_affine_eval(bn->a, bn->b, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), bn->C,
+                           NET_BN_EPS);
+}
+
 static void softmax_rows(float *probs, const float *logits, int B, int K)
 {
     for (int i = 0; i < B; i++) {
@@ -420,8 +436,11 @@ void net_forward(NetModel *m, const float *x, int B, int train)
         PROF(m, 0, PF_BN, bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train));
         PROF(m, 0, PF_DW, net_dwconv3x3_forward(d->dw2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout));
         PROF(m, 0, PF_PW, net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout));
-        PROF(m, 0, PF_BN, bn_fwd(m, d->bn2, d->t_bn2g, d->t_bn2b, m->S[0], d->pw2, R, 0, train));
-        PROF(m, 0, PF_POOL, net_maxpool_forward(d->out, d->argmax, m->S[0], B, d->H, d->W, d->cout));
+        /* BN2 fused into the max-pool: the normalized tensor is never stored */
+        PROF(m, 0, PF_BN, bn_affine(m, d->bn2, d->t_bn2g, d->t_bn2b, d->pw2, R, train));
+        PROF(m, 0, PF_POOL,
+             net_maxpool_bn_forward(d->out, d->argmax, d->pw2, m->bn[d->bn2].a, m->bn[d->bn2].b, B, d->H, d->W,
+                                    d->cout));
         PROF(m, 0, PF_RES, net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout));
         PROF(m, 0, PF_RES, bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train));
         PROF(m, 0, PF_RES, net_add(d->out, d->out, m->S[2], Ro * d->cout));

@@ -4,7 +4,9 @@
 
 #include "net_layers.h"
 
-void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C)
+/* Max over each 3x3/2 window of a*in+b (identity when a == NULL). */
+static void maxpool(float *out, int *argmax, const float *in, const float *a, const float *b, int B, int H, int W,
+                    int C)
 {
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
 #pragma omp parallel for schedule(guided)
@@ -13,10 +15,10 @@ void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H,
         const float *img = in + (size_t)n * H * W * C;
         for (int ox = 0; ox < Wo; ox++) {
             float *restrict o = out + ((size_t)r * Wo + ox) * C;
-            int *restrict a = argmax + ((size_t)r * Wo + ox) * C;
+            int *restrict am = argmax + ((size_t)r * Wo + ox) * C;
             for (int c = 0; c < C; c++) {
                 o[c] = -FLT_MAX;
-                a[c] = -1;
+                am[c] = -1;
             }
             /* Scan order (rows, then columns) with a strict '>' keeps the
              * first maximum, as PyTorch does. */
@@ -26,15 +28,35 @@ void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H,
                     if (ix < 0 || ix >= W) continue;
                     const int idx = iy * W + ix;
                     const float *restrict v = img + (size_t)idx * C;
-                    for (int c = 0; c < C; c++) {
-                        const int gt = v[c] > o[c] || a[c] < 0;
-                        o[c] = gt ? v[c] : o[c];
-                        a[c] = gt ? idx : a[c];
+                    if (a) {
+                        for (int c = 0; c < C; c++) {
+                            const float y = v[c] * a[c] + b[c];
+                            const int gt = y > o[c] || am[c] < 0;
+                            o[c] = gt ? y : o[c];
+                            am[c] = gt ? idx : am[c];
+                        }
+                    } else {
+                        for (int c = 0; c < C; c++) {
+                            const int gt = v[c] > o[c] || am[c] < 0;
+                            o[c] = gt ? v[c] : o[c];
+                            am[c] = gt ? idx : am[c];
+                        }
                     }
                 }
             }
         }
     }
+}
+
+void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C)
+{
+    maxpool(out, argmax, in, NULL, NULL, B, H, W, C);
+}
+
+void net_maxpool_bn_forward(float *out, int *argmax, const float *in, const float *a, const float *b, int B, int H,
+                            int W, int C)
+{
+    maxpool(out, argmax, in, a, b, B, H, W, C);
 }
 
 void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int B, int H, int W, int C)
