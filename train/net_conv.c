@@ -4,9 +4,10 @@
  * images for 3x3) handed out by an OpenMP dynamic schedule, each block a
  * single-threaded OpenBLAS call (OpenBLAS runs single-threaded inside a
  * parallel region). Measured against letting OpenBLAS thread whole-batch
- * GEMMs (see net_model.c): on this shared 2-core machine a static split
- * stalls whenever one core is taken by another process, dynamic blocks do
- * not, and block GEMMs of 15k+ rows lose nothing in kernel efficiency.
+ * GEMMs (numbers in net_model.c): on this shared 2-core machine a static
+ * split stalls whenever one core is taken by another process, dynamic
+ * blocks do not, and block GEMMs of 15k+ rows lose nothing in kernel
+ * efficiency.
  * Weight gradients are summed per block into `wpart` and the blocks added
  * in a fixed order, so results do not depend on scheduling. */
 #include <cblas.h>
