@@ -27,7 +27,7 @@
 #define EMO_SHARD_TRAILER_BYTES 24
 #define EMO_SHARD_INDEX_ENTRY_BYTES 24
 /* zstd level when a writer asks for 0 (chosen by measurement, SHARDS.md). */
-#define EMO_SHARD_DEFAULT_LEVEL 9
+#define EMO_SHARD_DEFAULT_LEVEL 1
 /* A block larger than this is treated as corrupt (and never allocated). */
 #define EMO_SHARD_MAX_BLOCK_BYTES (256u * 1024u * 1024u)
 

@@ -2,12 +2,16 @@
  * folder they were imported from, measured in one run on one thread.
  *
  *   bench_shard_read JPEG_DIR SHARD_DIR [REPS]
+ *   bench_shard_read --codec SHARD_DIR [REPS]
  *
  * Prints (one "key value" line each): the JPEG folder's bytes, the shards'
  * bytes, the same faces as PNG level 9 (encoded here), libjpeg-turbo's
  * decode rate from memory (all files preloaded), the shard streaming rate
  * (emo_dataset_reader, no prefetch thread, page cache warm), the same with
- * prefetch, and the ratio. Rates are the median of REPS runs (default 3).
+ * prefetch, and the ratio; then the codec's parts per CPU-second on the
+ * same records: block encode (MED + layout), zstd compression at levels 1
+ * and 9, zstd decompression and block decode (MED + un-interleave) alone.
+ * --codec prints only those. Rates are the median of REPS runs (default 3).
  * A benchmark: it prints, it never asserts (exit 1 only if it cannot run). */
 #include <dirent.h>
 #include <stdio.h>
@@ -19,9 +23,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "emo_block.h"
 #include "emo_dataset.h"
 #include "emo_fs.h"
 #include "emo_image.h"
+#include "emo_predict.h"
+#include "emo_shard.h"
 
 typedef struct {
     uint8_t **data;
@@ -177,10 +184,175 @@ static double bench_median(double *v, int n)
     return v[n / 2];
 }
 
+/*-*** Codec parts, each timed alone on records held in memory ***/
+
+typedef struct {
+    EmoRecord *rec;
+    size_t n;
+} BenchRecords;
+
+static int bench_load_records(const char *dir, BenchRecords *out)
+{
+    EmoDatasetReader *r;
+    EmoError err;
+    EmoReaderOptions ro = {0, 0, 0};
+    if (emo_dataset_reader_open(&r, dir, &ro, &err) != EMO_OK) {
+        fprintf(stderr, "bench_shard_read: %s\n", err.msg);
+        return -1;
+    }
+    size_t cap = 0;
+    EmoRecord rec;
+    EmoStatus s;
+    out->n = 0;
+    out->rec = NULL;
+    while ((s = emo_dataset_reader_next(r, &rec, &err)) == EMO_OK) {
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            out->rec = realloc(out->rec, cap * sizeof *out->rec);
+        }
+        size_t npx = (size_t)rec.width * rec.height * rec.channels;
+        uint8_t *px = malloc(npx);
+        memcpy(px, rec.pixels, npx);
+        rec.pixels = px;
+        rec.source = strdup(rec.source);
+        rec.params = strdup(rec.params);
+        out->rec[out->n++] = rec;
+    }
+    emo_dataset_reader_close(r);
+    return s == EMO_ERR_EOF ? 0 : -1;
+}
+
+static void bench_free_records(BenchRecords *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free((void *)b->rec[i].pixels);
+        free((void *)b->rec[i].source);
+        free((void *)b->rec[i].params);
+    }
+    free(b->rec);
+}
+
+/* One pass over all records in blocks of 256: CPU seconds of block encode
+ * (cpu[0]) and of zstd at level 1 (cpu[1]) and 9 (cpu[2]); compressed
+ * bytes at 1 and 9 in bytes[]. */
+static void bench_encode_pass(const BenchRecords *b, double cpu[3], uint64_t bytes[2])
+{
+    EmoBlockBuilder bb = {0};
+    EmoShardCompressor *c1, *c9;
+    emo_shard_compressor_create(&c1, 1, NULL);
+    emo_shard_compressor_create(&c9, 9, NULL);
+    uint8_t *payload = NULL, *frame = NULL;
+    size_t pcap = 0, fcap = 0, psize, fsize;
+    cpu[0] = cpu[1] = cpu[2] = 0;
+    bytes[0] = bytes[1] = 0;
+    for (size_t i = 0; i < b->n; i += 256) {
+        emo_block_builder_reset(&bb);
+        for (size_t k = i; k < b->n && k < i + 256; k++) emo_block_builder_add(&bb, &b->rec[k], NULL);
+        double t0 = bench_cpu();
+        emo_block_encode(&bb, 1u << EMO_PRED_MED, &payload, &pcap, &psize, NULL);
+        double t1 = bench_cpu();
+        emo_shard_compress(c1, payload, psize, &frame, &fcap, &fsize, NULL);
+        bytes[0] += fsize;
+        double t2 = bench_cpu();
+        emo_shard_compress(c9, payload, psize, &frame, &fcap, &fsize, NULL);
+        bytes[1] += fsize;
+        double t3 = bench_cpu();
+        cpu[0] += t1 - t0;
+        cpu[1] += t2 - t1;
+        cpu[2] += t3 - t2;
+    }
+    free(payload);
+    free(frame);
+    emo_shard_compressor_free(c1);
+    emo_shard_compressor_free(c9);
+    emo_block_builder_free(&bb);
+}
+
+/* Every block of the dataset's shards: CPU seconds of reading +
+ * decompressing (cpu[0]) and of block decode (cpu[1]). */
+static int bench_decode_pass(const char *dir, const EmoManifest *m, double cpu[2], uint64_t *records)
+{
+    uint8_t *payload = NULL, *pix = NULL;
+    size_t pcap = 0, pixcap = 0, rcap = 0, size, count;
+    EmoRecord *recs = NULL;
+    EmoError err;
+    cpu[0] = cpu[1] = 0;
+    *records = 0;
+    for (int si = 0; si < m->num_shards; si++) {
+        char *path = emo_path_join(dir, m->shards[si].name);
+        EmoShardReader *r;
+        if (emo_shard_open(&r, path, &err) != EMO_OK) {
+            fprintf(stderr, "bench_shard_read: %s\n", err.msg);
+            free(path);
+            return -1;
+        }
+        free(path);
+        for (uint32_t bi = 0; bi < emo_shard_num_blocks(r); bi++) {
+            double t0 = bench_cpu();
+            EmoStatus s = emo_shard_read_block(r, bi, &payload, &pcap, &size, &err);
+            double t1 = bench_cpu();
+            if (s == EMO_OK) s = emo_block_decode(payload, size, &pix, &pixcap, &recs, &rcap, &count, &err);
+            double t2 = bench_cpu();
+            if (s != EMO_OK) {
+                fprintf(stderr, "bench_shard_read: %s\n", err.msg);
+                emo_shard_close(r);
+                return -1;
+            }
+            cpu[0] += t1 - t0;
+            cpu[1] += t2 - t1;
+            *records += count;
+        }
+        emo_shard_close(r);
+    }
+    free(payload);
+    free(pix);
+    free(recs);
+    return 0;
+}
+
+static int bench_codec(const char *dir, int reps)
+{
+    BenchRecords b;
+    EmoManifest m;
+    EmoError err;
+    if (emo_manifest_load(dir, &m, &err) != EMO_OK) {
+        fprintf(stderr, "bench_shard_read: %s\n", err.msg);
+        return -1;
+    }
+    if (bench_load_records(dir, &b) < 0) return -1;
+    double enc[99], z1[99], z9[99], dz[99], dd[99];
+    uint64_t bytes[2] = {0, 0}, nrec = 0;
+    for (int k = 0; k < reps; k++) {
+        double e[3], d[2];
+        bench_encode_pass(&b, e, bytes);
+        if (bench_decode_pass(dir, &m, d, &nrec) < 0) return -1;
+        enc[k] = e[0];
+        z1[k] = e[1];
+        z9[k] = e[2];
+        dz[k] = d[0];
+        dd[k] = d[1];
+    }
+    const double n = (double)b.n;
+    printf("codec_records %zu (per CPU-second, median of %d)\n", b.n, reps);
+    printf("block_encode_per_s %.0f (MED + layout)\n", n / bench_median(enc, reps));
+    printf("zstd1_compress_per_s %.0f (%llu bytes)\n", n / bench_median(z1, reps), (unsigned long long)bytes[0]);
+    printf("zstd9_compress_per_s %.0f (%llu bytes)\n", n / bench_median(z9, reps), (unsigned long long)bytes[1]);
+    printf("read_decompress_per_s %.0f (pread + zstd, the shards as stored)\n", (double)nrec / bench_median(dz, reps));
+    printf("block_decode_per_s %.0f (MED + un-interleave)\n", (double)nrec / bench_median(dd, reps));
+    bench_free_records(&b);
+    emo_manifest_free(&m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--codec") == 0) {
+        int reps = argc > 3 ? atoi(argv[3]) : 3;
+        if (reps < 1 || reps > 99) reps = 3;
+        return bench_codec(argv[2], reps) < 0;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_shard_read JPEG_DIR SHARD_DIR [REPS]\n");
+        fprintf(stderr, "usage: bench_shard_read JPEG_DIR SHARD_DIR [REPS] | --codec SHARD_DIR [REPS]\n");
         return 2;
     }
     int reps = argc > 3 ? atoi(argv[3]) : 3;
@@ -246,6 +418,7 @@ int main(int argc, char **argv)
     printf("checksums jpeg %llu shard %llu (%s)\n", (unsigned long long)jsum, (unsigned long long)ssum,
            jsum == ssum ? "same pixels" : "DIFFERENT");
     emo_manifest_free(&m);
+    if (bench_codec(argv[2], reps) < 0) return 1;
     for (size_t i = 0; i < f.n; i++) free(f.data[i]);
     free(f.data);
     free(f.size);
