@@ -6,6 +6,7 @@
  *     resumed ends with byte-identical models to an uninterrupted run;
  *   - a corrupted shard stops training with a message naming shard and
  *     block, or with --skip-corrupt is skipped and reported;
+ *   - early stopping ends the run when the monitored metric stalls;
  *   - --eval's confusion matrix sums to the number of records;
  *   - usage errors exit 2, --help documents every option. */
 #include <check.h>
@@ -267,6 +268,30 @@ static char *corrupt_second_shard(const char *dir)
     return name;
 }
 
+START_TEST(early_stop_and_monitor)
+{
+    Fixture f;
+    fixture_open(&f);
+    char *rd = run_dir(&f, "run");
+    /* With a rate of 1e-12 nothing changes, so the monitored accuracy never
+     * improves on epoch 1: patience 1 stops after epoch 2 of 5. */
+    int rc = ts_run(f.log, "'%s' --shards '%s' --val '%s' -o '%s' --epochs 5 --lr 1e-12 --early-stop 1 "
+                           "--monitor accuracy " TINY, f.bin, f.train, f.val, rd);
+    char *log = ts_slurp(f.log, NULL);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, log);
+    ck_assert_msg(strstr(log, "early stop after epoch 2"), "no early stop in: %s", log);
+    ck_assert_ptr_nonnull(strstr(log, "best epoch 1 of 2"));
+    free(log);
+    char *csv = emo_path_join(rd, "metrics.csv");
+    double best[8];
+    ck_assert_int_eq(csv_column(csv, 16, best, 8), 2);
+    ck_assert(best[0] == 1 && best[1] == 0);
+    free(csv);
+    free(rd);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(corrupt_shard_is_named_or_skipped)
 {
     Fixture f;
@@ -386,6 +411,7 @@ int main(void)
     tcase_add_test(tc, loss_falls_and_run_dir_complete);
     tcase_add_test(tc, stopped_and_resumed_equals_uninterrupted);
     tcase_add_test(tc, sigkill_then_resume_equals_uninterrupted);
+    tcase_add_test(tc, early_stop_and_monitor);
     tcase_add_test(tc, corrupt_shard_is_named_or_skipped);
     tcase_add_test(tc, eval_confusion_sums_to_records);
     tcase_add_test(tc, usage_help_version);
