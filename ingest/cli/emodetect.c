@@ -58,12 +58,16 @@ static void usage(FILE *f)
 "Alignment (eyes found with an eye cascade inside the face box; the face\n"
 "is rotated so the eyes are level and scaled to a fixed eye template):\n"
 "  --align               print eye positions and angle after each box\n"
-"  --align-out DIR       write each aligned crop as DIR/<path>.<i>.png (implies --align)\n"
+"  --align-out DIR       write each aligned crop as DIR/<name>.<i>.png, <name> the\n"
+"                        printed path with '/' turned to '_', <i> the box index\n"
+"                        (implies --align)\n"
 "  --eye-cascade FILE    eye cascade (default %s)\n"
 "  --eye-fallback FILE   tried when the first finds no pair (default %s;\n"
 "                        'none' to disable)\n"
 "  --out-size N          aligned crop size (default 48)\n"
-"  --margin F            fallback crop: box grown by F*size per side (default %.2f)\n"
+"  --margin F            frame = the box grown by F box sizes per side, for aligned\n"
+"                        and fallback crops alike (default %.2f: the eye template\n"
+"                        already frames a face as an OpenCV frontalface box does)\n"
 "  --residual            re-detect eyes on each aligned crop (upscaled) and print\n"
 "                        their angle in the last column instead of the source\n"
 "                        eye angle ('-' if no pair is found on the crop)\n"
@@ -76,7 +80,7 @@ static void usage(FILE *f)
 "  --help, --version\n"
 "\n"
 "A summary line goes to stderr: images, with_face, faces, detect_s (detection\n"
-"and alignment time, images already decoded), images_per_s, threads.\n"
+"and alignment time, images already decoded), images_per_s, threads, parallel.\n"
 "Exit status: 0 ok, 1 an image or cascade failed, 2 usage.\n",
             DEFAULT_CASCADE, DEFAULT_EYE, DEFAULT_EYE_FALLBACK, FACE_ALIGN_DEFAULT_MARGIN);
 }
