@@ -21,6 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The 32-lane MED kernels use AVX2, else SSE2, else plain GCC vector
+ * extensions (other CPUs); -DEMO_PREDICT_GENERIC forces the last, so tests
+ * can check it on x86 too. */
+#if defined(__AVX2__) && !defined(EMO_PREDICT_GENERIC)
+#define EMO_X32_AVX2 1
+#define EMO_X32_SSE2 0
+#elif defined(__SSE2__) && !defined(EMO_PREDICT_GENERIC)
+#define EMO_X32_AVX2 0
+#define EMO_X32_SSE2 1
+#else
+#define EMO_X32_AVX2 0
+#define EMO_X32_SSE2 0
+#endif
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #elif defined(__SSSE3__)
@@ -203,7 +217,7 @@ static inline void emo_v32_store(uint8_t *p, EmoV32 v)
     memcpy(p, &v, sizeof v);
 }
 
-#if !defined(__AVX2__) && defined(__SSE2__)
+#if EMO_X32_SSE2
 typedef union {
     EmoV32 v;
     __m128i h[2];
@@ -212,9 +226,9 @@ typedef union {
 
 static inline EmoV32 emo_v32_min(EmoV32 a, EmoV32 b)
 {
-#if defined(__AVX2__)
+#if EMO_X32_AVX2
     return (EmoV32)_mm256_min_epu8((__m256i)a, (__m256i)b);
-#elif defined(__SSE2__)
+#elif EMO_X32_SSE2
     EmoV32Halves x = {.v = a}, y = {.v = b};
     x.h[0] = _mm_min_epu8(x.h[0], y.h[0]);
     x.h[1] = _mm_min_epu8(x.h[1], y.h[1]);
@@ -227,9 +241,9 @@ static inline EmoV32 emo_v32_min(EmoV32 a, EmoV32 b)
 
 static inline EmoV32 emo_v32_max(EmoV32 a, EmoV32 b)
 {
-#if defined(__AVX2__)
+#if EMO_X32_AVX2
     return (EmoV32)_mm256_max_epu8((__m256i)a, (__m256i)b);
-#elif defined(__SSE2__)
+#elif EMO_X32_SSE2
     EmoV32Halves x = {.v = a}, y = {.v = b};
     x.h[0] = _mm_max_epu8(x.h[0], y.h[0]);
     x.h[1] = _mm_max_epu8(x.h[1], y.h[1]);
@@ -261,7 +275,7 @@ static inline EmoV32 emo_v32_median3(EmoV32 a, EmoV32 b, EmoV32 c)
 #endif
 #define EMO_INLINE static inline __attribute__((always_inline))
 
-#if defined(__AVX2__)
+#if EMO_X32_AVX2
 /* Two independent 16x16 byte transposes, one per 128-bit lane (AVX2
  * unpacks work per lane): row m of the result is column m of the input. */
 EMO_INLINE void emo_tr16_x2(__m256i a[16])
@@ -293,7 +307,7 @@ EMO_INLINE void emo_tr16_x2(__m256i a[16])
         a[2 * k + 1] = _mm256_unpackhi_epi64(d[k], d[k + 8]);
     }
 }
-#elif defined(__SSE2__)
+#elif EMO_X32_SSE2
 EMO_INLINE void emo_tr16(__m128i a[16])
 {
     __m128i b[16], c[16], d[16];
@@ -329,7 +343,7 @@ EMO_INLINE void emo_tr16(__m128i a[16])
  * order: image k's pixel j to dst[k*npx + j]. */
 EMO_INLINE void emo_split16(const uint8_t *src, uint8_t *dst, size_t npx, size_t j0)
 {
-#if defined(__AVX2__)
+#if EMO_X32_AVX2
     __m256i a[16];
     EMO_UNROLL
     for (int k = 0; k < 16; k++) a[k] = _mm256_loadu_si256((const __m256i *)(src + (j0 + (size_t)k) * 32));
@@ -340,7 +354,7 @@ EMO_INLINE void emo_split16(const uint8_t *src, uint8_t *dst, size_t npx, size_t
         _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(a[k]));
         _mm_storeu_si128((__m128i *)(o + 16 * npx), _mm256_extracti128_si256(a[k], 1));
     }
-#elif defined(__SSE2__)
+#elif EMO_X32_SSE2
     EMO_UNROLL
     for (int half = 0; half < 2; half++) {
         __m128i a[16];
@@ -364,7 +378,7 @@ EMO_INLINE void emo_split16(const uint8_t *src, uint8_t *dst, size_t npx, size_t
  * inverse, so this is the same network with loads and stores swapped. */
 EMO_INLINE void emo_join16(const uint8_t *const src[EMO_PREDICT_LANES], uint8_t *dst, size_t j0)
 {
-#if defined(__AVX2__)
+#if EMO_X32_AVX2
     __m256i a[16];
     EMO_UNROLL
     for (int k = 0; k < 16; k++)
@@ -373,7 +387,7 @@ EMO_INLINE void emo_join16(const uint8_t *const src[EMO_PREDICT_LANES], uint8_t 
     emo_tr16_x2(a);
     EMO_UNROLL
     for (int k = 0; k < 16; k++) _mm256_storeu_si256((__m256i *)(dst + (j0 + (size_t)k) * 32), a[k]);
-#elif defined(__SSE2__)
+#elif EMO_X32_SSE2
     EMO_UNROLL
     for (int half = 0; half < 2; half++) {
         __m128i a[16];
