@@ -205,6 +205,13 @@ EMO_DECODE_SERIAL1(emo_decode_med1, emo_med(a, b, c))
  * SSE2/AVX2 instructions where there are some (a select elsewhere). */
 typedef uint8_t EmoV32 __attribute__((vector_size(32)));
 
+/* Without AVX, GCC and Clang warn that 32-byte vector arguments and returns
+ * are passed differently than with AVX (-Wpsabi). Every function here that
+ * takes or returns one is static, so no such value crosses an ABI boundary. */
+#if defined(__GNUC__) && !defined(__AVX__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 static inline EmoV32 emo_v32_load(const uint8_t *p)
 {
     EmoV32 v;
