@@ -19,6 +19,13 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -68,7 +75,9 @@ EmoStatus net_bench_run(const NetBenchOpts *o, NetBenchResult *r, EmoError *err)
     }
     for (int i = 0; i < o->batch; i++) labels[i] = i % (int)cfg.n_classes;
 
+    double c0 = 0;
     for (int i = 0; i < o->warmup + o->steps; i++) {
+        if (i == o->warmup) c0 = cpu_s();
         if (o->profile && i == o->warmup) net_profile_enable(m, 1);
         const double t0 = now_s();
         net_forward(m, x, o->batch, 1);
@@ -76,16 +85,19 @@ EmoStatus net_bench_run(const NetBenchOpts *o, NetBenchResult *r, EmoError *err)
         net_optim_step(&opt, m, 1e-3f);
         if (i >= o->warmup) t[i - o->warmup] = now_s() - t0;
     }
+    r->train_img_per_cpu_s = (double)o->batch * o->steps / (cpu_s() - c0);
     r->train_step_ms = 1e3 * median(t, o->steps);
     if (o->profile) {
         net_profile_report(m, r->profile, sizeof r->profile);
         net_profile_enable(m, 0);
     }
     for (int i = 0; i < o->warmup + o->steps; i++) {
+        if (i == o->warmup) c0 = cpu_s();
         const double t0 = now_s();
         net_forward(m, x, o->batch, 0);
         if (i >= o->warmup) t[i - o->warmup] = now_s() - t0;
     }
+    r->infer_img_per_cpu_s = (double)o->batch * o->steps / (cpu_s() - c0);
     r->infer_step_ms = 1e3 * median(t, o->steps);
     r->train_img_per_s = o->batch / (1e-3 * r->train_step_ms);
     r->infer_img_per_s = o->batch / (1e-3 * r->infer_step_ms);

@@ -22,6 +22,8 @@ typedef struct {
 typedef struct {
     double train_img_per_s, infer_img_per_s; /* batch / median step time */
     double train_step_ms, infer_step_ms;     /* median step times */
+    double train_img_per_cpu_s, infer_img_per_cpu_s; /* images per second of process CPU time: on a
+                                                      * shared machine, the load-independent cost */
     double train_gflop_per_s;                /* 3 x forward FLOPs per image x train img/s */
     double fwd_gflop_per_img;
     size_t params;
