@@ -224,7 +224,7 @@ EmoStatus face_detect(const FaceCascade *c, const uint8_t *gray, int w, int h, i
         long long nx = L->sw - W + 1, ny = L->sh - H + 1;
         L->work = nx > 0 && ny > 0 ? nx * ny / ((long long)L->step * L->step) + (long long)L->sw * L->sh / 16 : 0;
     }
-    if (nlev == 0) { free(lev); return EMO_OK; }
+    if (nlev <= 0) { free(lev); return EMO_OK; } /* <= tells GCC nlev > 0 below */
 
     int *order = malloc((size_t)nlev * sizeof *order);
     if (!order) { free(lev); return emo_error_set(err, EMO_ERR_NOMEM, "face_detect: out of memory"); }
