@@ -287,8 +287,11 @@ static EmoStatus emo_shard_load_index(EmoShardReader *r, EmoError *err)
     uint64_t index_offset = emo_get_u64(t);
     uint32_t nblocks = emo_get_u32(t + 8);
     uint64_t isize = (uint64_t)nblocks * EMO_SHARD_INDEX_ENTRY_BYTES + 16;
+    /* Compared without sums: a hostile index_offset near 2^64 must not wrap
+     * into "fits" and size a huge allocation below. */
+    uint64_t room = r->file_bytes - EMO_SHARD_TRAILER_BYTES; /* >= header+16, checked above */
     if (emo_get_u32(t + 12) != version || index_offset < EMO_SHARD_HEADER_BYTES ||
-        index_offset + isize + EMO_SHARD_TRAILER_BYTES != r->file_bytes)
+        index_offset > room || isize != room - index_offset)
         return emo_error_set(err, EMO_ERR_CORRUPT, "%s: damaged trailer (index offset/size out of range)", p);
 
     uint8_t *idx = malloc((size_t)isize);
@@ -390,7 +393,19 @@ EmoStatus emo_shard_read_block(EmoShardReader *r, uint32_t i, uint8_t **buf, siz
     const EmoShardBlockEntry *b = &r->blocks[i];
     if (!emo_grow(&r->cbuf, &r->ccap, b->csize) || !emo_grow(buf, cap, b->usize ? b->usize : 1))
         return emo_error_set(err, EMO_ERR_NOMEM, "%s: block %u: out of memory", r->path, i);
-    EMO_RETURN_IF_ERR(emo_pread_all(r, r->cbuf, b->csize, b->offset, err));
+    EmoStatus rs = emo_pread_all(r, r->cbuf, b->csize, b->offset, err);
+    if (rs != EMO_OK) {
+        /* Name the block too: a shard cut short under a long-running reader
+         * is found here, and the user needs to know where the stream broke. */
+        if (err) {
+            char msg[EMO_ERROR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            const char *why = strncmp(msg, r->path, strlen(r->path)) == 0 ? msg + strlen(r->path) + 2 : msg;
+            if (why > msg + strlen(msg)) why = msg;
+            emo_error_set(err, rs, "%s: block %u: %s", r->path, i, why);
+        }
+        return rs;
+    }
     /* Without the checksum flag zstd would accept a damaged frame silently. */
     /* Frame_Header_Descriptor bit 2 is Content_Checksum_flag (RFC 8878 3.1.1.1.1). */
     if (b->csize < 6 || emo_get_u32(r->cbuf) != ZSTD_MAGICNUMBER || !(r->cbuf[4] & 0x04) ||
