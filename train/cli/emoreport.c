@@ -684,7 +684,7 @@ static void ingest_load(const char *path, IngestInfo *in)
     /* emoingest lists them under "rejected"; elsewhere, any object with a reason */
     json_t *rej = json_is_object(root) ? json_object_get(root, "rejected") : NULL;
     collect_rejections(json_is_array(rej) ? rej : root, in, 0);
-    qsort(in->reasons, (size_t)in->nreasons, sizeof *in->reasons, cmp_reason);
+    if (in->nreasons > 1) qsort(in->reasons, (size_t)in->nreasons, sizeof *in->reasons, cmp_reason);
     in->have = 1;
     json_decref(root);
 }
