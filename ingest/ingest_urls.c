@@ -57,16 +57,23 @@ EmoStatus ingest_urls_next(IngestUrlList *u, IngestUrlLine *l, EmoError *err)
 {
     memset(l, 0, sizeof *l);
     char buf[URLS_MAX_LINE];
-    while (fgets(buf, sizeof buf, u->fp)) {
+    for (;;) {
+        /* Byte by byte, not fgets + strlen: a NUL inside a line would
+         * otherwise split it in two (found by fuzz_urls). A line with a NUL
+         * is rejected as a bad line. */
+        size_t n = 0;
+        int c = EOF, nul = 0, too_long = 0;
+        while ((c = getc_unlocked(u->fp)) != EOF && c != '\n') {
+            if (c == 0) nul = 1;
+            if (n < sizeof buf - 1) buf[n++] = (char)c;
+            else too_long = 1;
+        }
+        if (c == EOF && n == 0 && !too_long) break;
+        buf[n] = 0;
         u->lineno++;
         l->line = u->lineno;
-        size_t n = strlen(buf);
-        if (n == sizeof buf - 1 && buf[n - 1] != '\n') {
-            int c;
-            while ((c = fgetc(u->fp)) != EOF && c != '\n') {
-            }
-            return reject(u, l, INGEST_REJ_BAD_LINE, "longer than 8 KB", err);
-        }
+        if (too_long) return reject(u, l, INGEST_REJ_BAD_LINE, "longer than 8 KB", err);
+        if (nul) return reject(u, l, INGEST_REJ_BAD_LINE, "contains a NUL byte", err);
         while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
         char *s = buf;
         while (isspace((unsigned char)*s)) s++;
