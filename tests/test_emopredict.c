@@ -230,7 +230,7 @@ START_TEST(library_classify_and_json)
     memcpy(crops + 9 * 48 * 48, crops, 48 * 48);
     PredictFace f[10];
     memset(f, 0, sizeof f);
-    ck_assert_int_eq(predict_classify(m, crops, 10, f, &err), EMO_OK);
+    ck_assert_int_eq(predict_classify(m, crops, 10, 0, f, &err), EMO_OK);
     for (int i = 0; i < 10; i++) {
         float s = 0;
         for (int c = 0; c < 7; c++) s += f[i].probs[c];
@@ -238,6 +238,21 @@ START_TEST(library_classify_and_json)
         ck_assert(f[i].label >= 0 && f[i].label < 7);
     }
     ck_assert_mem_eq(f[0].probs, f[9].probs, 7 * sizeof(float));
+    /* With flip TTA: the mean of a crop's and its mirror's probabilities, so
+     * a crop and its mirror image get the same answer. */
+    uint8_t pair[2 * 48 * 48];
+    memcpy(pair, crops, 48 * 48);
+    for (int y = 0; y < 48; y++)
+        for (int x = 0; x < 48; x++) pair[48 * 48 + y * 48 + x] = crops[y * 48 + 47 - x];
+    PredictFace g[2], plain[2];
+    memset(g, 0, sizeof g);
+    memset(plain, 0, sizeof plain);
+    ck_assert_int_eq(predict_classify(m, pair, 2, 1, g, &err), EMO_OK);
+    ck_assert_int_eq(predict_classify(m, pair, 2, 0, plain, &err), EMO_OK);
+    for (int c = 0; c < 7; c++) {
+        ck_assert_float_eq_tol(g[0].probs[c], g[1].probs[c], 1e-6f);
+        ck_assert_float_eq_tol(g[0].probs[c], 0.5f * (plain[0].probs[c] + plain[1].probs[c]), 1e-6f);
+    }
     char *line = predict_json_face("a \"b\".png", 0, 1, &f[0], net_config(m));
     json_t *o = json_loads(line, 0, NULL);
     ck_assert_ptr_nonnull(o);

@@ -352,6 +352,14 @@ START_TEST(eval_confusion_sums_to_records)
     EmoError err;
     ck_assert_int_eq(emo_image_load(png, NULL, &img, &err), EMO_OK);
     emo_image_free(&img);
+    /* --tta: the same records, two passes each; the JSON says so. */
+    rc = ts_run(f.log, "'%s' --eval --tta --model '%s' --shards '%s' --json '%s' --quiet", f.bin, model, f.val, js);
+    ck_assert_int_eq(rc, 0);
+    j = json_load_file(js, 0, &je);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "tta")), "flip");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "records")), 70);
+    json_decref(j);
     /* -o is the same as --json; a missing model is an error naming it. */
     rc = ts_run(f.log, "'%s' --eval --model '%s' --shards '%s' -o '%s' --quiet", f.bin, model, f.val, js);
     ck_assert_int_eq(rc, 0);
@@ -388,7 +396,7 @@ START_TEST(usage_help_version)
                                 "--class-weights", "--focal", "--label-smoothing", "--early-stop", "--monitor",
                                 "--threads", "--seed", "--resume", "--skip-corrupt", "--quiet", "--eval",
                                 "--model", "--confusion-png", "--json", "--augment", "--hflip", "--arch",
-                                "--checkpoint-every", "--bench", "EXIT STATUS"};
+                                "--checkpoint-every", "--bench", "--tta", "EXIT STATUS"};
     for (size_t i = 0; i < sizeof documented / sizeof documented[0]; i++)
         ck_assert_msg(strstr(help, documented[i]) != NULL, "--help does not mention %s", documented[i]);
     free(help);

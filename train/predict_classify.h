@@ -23,7 +23,9 @@ typedef struct {
 } PredictFace;
 
 /* Classifies n crops (n x input_h x input_w bytes, row-major) with m,
- * filling faces[i].probs and faces[i].label (other fields untouched). */
-EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, PredictFace *faces, EmoError *err);
+ * filling faces[i].probs and faces[i].label (other fields untouched).
+ * tta_flip 1 averages each crop's probabilities with its mirror image's. */
+EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, int tta_flip, PredictFace *faces,
+                           EmoError *err);
 
 #endif /* PREDICT_CLASSIFY_H */

@@ -98,3 +98,12 @@ void train_augment_apply(const TrainAugment *a, TrainRng *rng, const uint8_t *sr
             dst[(size_t)y * (size_t)w + (size_t)x] = v > 1 ? 1 : v < 0 ? 0 : v;
         }
 }
+
+void train_hflip_images(const float *src, float *dst, size_t n, int w, int h)
+{
+    for (size_t i = 0; i < n * (size_t)h; i++) {
+        const float *a = src + i * (size_t)w;
+        float *b = dst + i * (size_t)w;
+        for (int x = 0; x < w; x++) b[x] = a[w - 1 - x];
+    }
+}

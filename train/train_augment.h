@@ -42,4 +42,8 @@ void train_pixels_to_float(const uint8_t *src, size_t n, float *dst);
  * (and still draws its six numbers). */
 void train_augment_apply(const TrainAugment *a, TrainRng *rng, const uint8_t *src, int w, int h, float *dst);
 
+/* Mirrors n images of w x h floats left-right, src into dst (not aliased).
+ * Test-time augmentation averages a face's prediction with its mirror's. */
+void train_hflip_images(const float *src, float *dst, size_t n, int w, int h);
+
 #endif /* TRAIN_AUGMENT_H */

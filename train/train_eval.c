@@ -1,22 +1,59 @@
 /* train_eval.c: one inference pass over a dataset (see train_eval.h). */
 #include "train_eval.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train_augment.h"
+
 EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoError *err)
 {
-    EMO_RETURN_IF_ERR(train_loader_start(l, 0, 0, err));
+    return train_evaluate_tta(m, l, 0, out, err);
+}
+
+EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMetrics *out, EmoError *err)
+{
+    const NetConfig *cfg = net_config(m);
+    const int K = (int)cfg->n_classes, W = (int)cfg->input_w, H = (int)cfg->input_h;
+    const int maxb = net_max_batch(m);
+    float *mirror = NULL, *probs = NULL;
+    if (tta_flip) {
+        mirror = malloc((size_t)maxb * (size_t)W * (size_t)H * sizeof *mirror);
+        probs = malloc((size_t)maxb * (size_t)K * sizeof *probs);
+        if (!mirror || !probs) {
+            free(mirror);
+            free(probs);
+            return emo_error_set(err, EMO_ERR_NOMEM, "evaluate: out of memory");
+        }
+    }
+    EmoStatus st = train_loader_start(l, 0, 0, err);
     TrainBatch b;
-    EmoStatus st;
     const NetLossOpts plain = {0};
-    while ((st = train_loader_next(l, &b, err)) == EMO_OK) {
-        if (b.count > net_max_batch(m)) {
-            train_loader_stop(l);
-            return emo_error_set(err, EMO_ERR_ARG, "evaluate: batch of %d over the model's %d", b.count,
-                                 net_max_batch(m));
+    while (st == EMO_OK && (st = train_loader_next(l, &b, err)) == EMO_OK) {
+        if (b.count > maxb) {
+            st = emo_error_set(err, EMO_ERR_ARG, "evaluate: batch of %d over the model's %d", b.count, maxb);
+            break;
         }
         net_forward(m, b.x, b.count, 0);
-        float loss = net_loss(m, b.labels, &plain);
-        train_metrics_add_batch(out, b.labels, net_logits(m), (size_t)b.count, loss);
+        if (!tta_flip) {
+            float loss = net_loss(m, b.labels, &plain);
+            train_metrics_add_batch(out, b.labels, net_logits(m), (size_t)b.count, loss);
+            continue;
+        }
+        memcpy(probs, net_probs(m), (size_t)b.count * (size_t)K * sizeof *probs);
+        train_hflip_images(b.x, mirror, (size_t)b.count, W, H);
+        net_forward(m, mirror, b.count, 0);
+        const float *p2 = net_probs(m);
+        for (int i = 0; i < b.count; i++) {
+            float *p = probs + (size_t)i * (size_t)K;
+            for (int c = 0; c < K; c++) p[c] = 0.5f * (p[c] + p2[(size_t)i * (size_t)K + (size_t)c]);
+            double pl = p[b.labels[i]];
+            train_metrics_add(out, b.labels[i], train_argmax(p, K), -log(pl > 1e-30 ? pl : 1e-30));
+        }
     }
     train_loader_stop(l);
+    free(mirror);
+    free(probs);
     return st == EMO_ERR_EOF ? EMO_OK : st;
 }

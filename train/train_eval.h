@@ -17,4 +17,10 @@
  * net_max_batch(m). Errors are the loader's (shard, block). */
 EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoError *err);
 
+/* The same with test-time augmentation when tta_flip is 1: each face's
+ * class probabilities are the mean of the face's and its mirror image's,
+ * and the loss is -log of that mean for the true class (two forward
+ * passes per batch). With tta_flip 0 it is train_evaluate. */
+EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMetrics *out, EmoError *err);
+
 #endif /* TRAIN_EVAL_H */

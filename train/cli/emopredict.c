@@ -63,6 +63,8 @@ static const char help_text[] =
     "  --min-neighbors N    detector strictness (default 5)\n"
     "  --min-size N         smallest face in pixels (default 30)\n"
     "  --max-side N         shrink larger photos to N pixels for detection (default 1600)\n"
+    "  --tta                average each face's probabilities with its mirror\n"
+    "                       image's (test-time augmentation; twice the work)\n"
     "  --threads N          compute threads (default 1)\n"
     "  --quiet              no messages on stderr except errors\n"
     "  --help, --version\n"
@@ -120,6 +122,7 @@ typedef struct {
     IngestFaceEngine *faces;
     WholeMode whole;
     int max_side;
+    int tta;
     int quiet;
 } Ctx;
 
@@ -201,7 +204,7 @@ static int process(const Ctx *cx, const char *file, const char *annotate)
             pf[i].aligned = found[i].eyes_found != 0;
         }
     }
-    if (predict_classify(cx->model, crops, n, pf, &err) != EMO_OK) goto fail;
+    if (predict_classify(cx->model, crops, n, cx->tta, pf, &err) != EMO_OK) goto fail;
     for (int i = 0; i < n; i++) print_line(predict_json_face(file, i, n, &pf[i], cfg));
     rc = 0;
 annotate:
@@ -238,7 +241,7 @@ done:
 int main(int argc, char **argv)
 {
     enum { O_MODEL = 256, O_ANNOTATE, O_LARGEST, O_WHOLE, O_CASCADE, O_EYE, O_EYE_FB, O_SCALE, O_NEIGH, O_MINSIZE,
-           O_MAXSIDE, O_THREADS, O_QUIET, O_HELP, O_VERSION };
+           O_MAXSIDE, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_TTA };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},         {"annotate", required_argument, 0, O_ANNOTATE},
         {"largest", no_argument, 0, O_LARGEST},           {"whole", required_argument, 0, O_WHOLE},
@@ -247,7 +250,8 @@ int main(int argc, char **argv)
         {"min-neighbors", required_argument, 0, O_NEIGH}, {"min-size", required_argument, 0, O_MINSIZE},
         {"max-side", required_argument, 0, O_MAXSIDE},    {"threads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, O_QUIET},               {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION},           {0, 0, 0, 0},
+        {"version", no_argument, 0, O_VERSION},           {"tta", no_argument, 0, O_TTA},
+        {0, 0, 0, 0},
     };
     IngestFaceOptions fo;
     ingest_face_options_default(&fo);
@@ -294,6 +298,7 @@ int main(int argc, char **argv)
             break;
         }
         case O_QUIET: cx.quiet = 1; break;
+        case O_TTA: cx.tta = 1; break;
         case O_HELP:
             printf(help_text, INGEST_FACE_CASCADE_DEFAULT, INGEST_EYE_CASCADE_DEFAULT, INGEST_EYE_FALLBACK_DEFAULT);
             free(model_path);

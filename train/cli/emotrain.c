@@ -127,10 +127,12 @@ static const char help_text[] =
     "\n"
     "EVALUATION\n"
     "  emotrain --eval --model M --shards DIR [--shards DIR2 ...] [-o FILE | --json FILE]\n"
-    "           [--confusion-png FILE] [--batch N] [--threads N] [--skip-corrupt]\n"
+    "           [--confusion-png FILE] [--tta] [--batch N] [--threads N] [--skip-corrupt]\n"
     "  Runs model M over the datasets and prints accuracy, macro-F1, per-class\n"
     "  precision/recall/F1 and the confusion matrix on stdout; -o/--json writes the\n"
-    "  same as JSON, --confusion-png as a heat map.\n"
+    "  same as JSON, --confusion-png as a heat map. --tta averages each face's\n"
+    "  probabilities with its mirror image's (test-time augmentation; twice the\n"
+    "  work; the JSON says \"tta\": \"flip\").\n"
     "\n"
     "BENCHMARK\n"
     "  emotrain --bench [--batch N] [--threads N] [--steps N] [--profile] [--quiet]\n"
@@ -159,7 +161,7 @@ enum {
     OPT_WD, OPT_CLIP, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_PPAT, OPT_PFACTOR, OPT_CW, OPT_FOCAL,
     OPT_SMOOTH, OPT_EARLY, OPT_MONITOR, OPT_AUGMENT, OPT_HFLIP, OPT_BUFFER, OPT_THREADS, OPT_SEED, OPT_RESUME,
     OPT_SKIP, OPT_CKPT_EVERY, OPT_STOP_AFTER, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_EVAL, OPT_MODEL, OPT_JSON,
-    OPT_PNG, OPT_ARCH,
+    OPT_PNG, OPT_ARCH, OPT_TTA,
 };
 
 static const struct option long_opts[] = {
@@ -201,6 +203,7 @@ static const struct option long_opts[] = {
     {"json", required_argument, 0, OPT_JSON},
     {"confusion-png", required_argument, 0, OPT_PNG},
     {"arch", required_argument, 0, OPT_ARCH},
+    {"tta", no_argument, 0, OPT_TTA},
     {0, 0, 0, 0},
 };
 
@@ -361,7 +364,7 @@ static void on_signal(int sig)
 /*-*** --eval ***/
 
 static int run_eval(const char *model, const char *const *dirs, int ndirs, const char *json_path,
-                    const char *png_path, int batch, int threads, int skip_corrupt, int quiet)
+                    const char *png_path, int batch, int threads, int skip_corrupt, int tta, int quiet)
 {
     EmoError err;
     NetModel *m = NULL;
@@ -381,14 +384,14 @@ static int run_eval(const char *model, const char *const *dirs, int ndirs, const
     TrainMetrics tm;
     train_metrics_reset(&tm);
     double t0 = mono_s();
-    if (train_evaluate(m, l, &tm, &err) != EMO_OK) goto fail;
+    if (train_evaluate_tta(m, l, tta, &tm, &err) != EMO_OK) goto fail;
     double dt = mono_s() - t0;
     char *text = train_report_text(&tm);
     if (!text) {
         emo_error_set(&err, EMO_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    printf("model %s\n%s", model, text);
+    printf("model %s%s\n%s", model, tta ? " (test-time augmentation: flip)" : "", text);
     free(text);
     if (!quiet)
         fprintf(stderr, "emotrain: evaluated %llu records in %.1f s (%.0f img/s)\n", (unsigned long long)tm.count,
@@ -406,6 +409,7 @@ static int run_eval(const char *model, const char *const *dirs, int ndirs, const
         for (int i = 0; i < ndirs; i++) json_array_append_new(ds, json_string(dirs[i]));
         json_object_set_new(j, "datasets", ds);
         json_object_set_new(j, "skipped_blocks", json_integer((json_int_t)skipped));
+        json_object_set_new(j, "tta", json_string(tta ? "flip" : "none"));
         char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         json_decref(j);
         EmoAtomicFile f;
@@ -440,7 +444,7 @@ static int train_main(int argc, char **argv)
     TrainOptions o;
     train_options_default(&o);
     const char *train_dirs[MAX_DIRS], *val_dirs[MAX_DIRS];
-    int ntrain = 0, nval = 0, quiet = 0, eval = 0;
+    int ntrain = 0, nval = 0, quiet = 0, eval = 0, tta = 0;
     const char *out = NULL, *model = NULL, *json_path = NULL, *png_path = NULL;
     const char *optimizer = "adam", *schedule = "plateau";
     double lr = 1e-3, momentum = NAN, wd = NAN, clip = 0, warmup = 0, min_lr = 0, pfactor = 0.5;
@@ -555,6 +559,7 @@ static int train_main(int argc, char **argv)
         case OPT_MODEL: model = optarg; break;
         case OPT_JSON: json_path = optarg; break;
         case OPT_PNG: png_path = optarg; break;
+        case OPT_TTA: tta = 1; break;
         case OPT_ARCH:
             if (!parse_arch(optarg, &o.net)) return usage_error("--arch '%s': expected A,B:M1[,M2...] (e.g. 64,64:128,256)", optarg);
             break;
@@ -569,10 +574,10 @@ static int train_main(int argc, char **argv)
         if (!model) return usage_error("%s", "--eval needs --model M");
         if (out && json_path) return usage_error("%s", "give -o or --json, not both");
         return run_eval(model, train_dirs, ntrain, json_path ? json_path : out, png_path, o.batch, o.threads,
-                        o.skip_corrupt, quiet);
+                        o.skip_corrupt, tta, quiet);
     }
     if (!out) return usage_error("%s", "-o RUNDIR is required");
-    if (model || json_path || png_path) return usage_error("%s", "--model/--json/--confusion-png go with --eval");
+    if (model || json_path || png_path || tta) return usage_error("%s", "--model/--json/--confusion-png/--tta go with --eval");
 
     if (train_optimizer_parse(optimizer, &o.optim, &err) != EMO_OK) return usage_error("%s", err.msg);
     if (!isnan(momentum)) o.optim.momentum = (float)momentum;
