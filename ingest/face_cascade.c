@@ -108,19 +108,21 @@ static int parse_numbers(xmlNode *n, double *out, int max)
     return k;
 }
 
+/* True when v is a whole number that fits an int; the range test comes
+ * first because converting an out-of-range double to int is undefined. */
+static int is_int(double v)
+{
+    return v >= INT_MIN && v <= INT_MAX && v == (double)(int)v;
+}
+
 /* One integer element (e.g. <width>24</width>). */
 static int parse_int_elem(xmlNode *parent, const char *name, int *out)
 {
     double v;
     if (parse_numbers(child(parent, name), &v, 1) != 1) return -1;
-    if (v != (double)(int)v) return -1;
+    if (!is_int(v)) return -1; /* fuzz_cascade: <width>2e12</width> */
     *out = (int)v;
     return 0;
-}
-
-static int is_int(double v)
-{
-    return v >= INT_MIN && v <= INT_MAX && v == (double)(int)v;
 }
 
 /* Counts the numbers of an element's text without storing them. */
