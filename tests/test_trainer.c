@@ -13,7 +13,9 @@
 #include "emo_fs.h"
 #include "emo_image.h"
 #include "test_support.h"
+#include "net_model.h"
 #include "train_augment.h"
+#include "train_eval.h"
 #include "train_loader.h"
 #include "train_metrics.h"
 #include "train_report.h"
@@ -462,6 +464,63 @@ START_TEST(loader_rejects_bad_input)
 }
 END_TEST
 
+/*-*** BN recalibration ***/
+
+START_TEST(bn_recalibration_forgets_stale_statistics)
+{
+    char *dir = ts_tempdir();
+    char *a = emo_path_join(dir, "a");
+    make_dataset(a, 64, 0, 0);
+    const char *dirs[1] = {a};
+    TrainLoaderOptions o = {0};
+    o.dirs = dirs;
+    o.num_dirs = 1;
+    o.batch_size = 8;
+    o.shuffle = 1;
+    o.seed = 4;
+    TrainLoader *l;
+    EmoError err;
+    ck_assert_int_eq(train_loader_open(&l, &o, &err), EMO_OK);
+    NetConfig cfg;
+    net_config_default(&cfg);
+    cfg.stem_width[0] = cfg.stem_width[1] = 8;
+    cfg.n_modules = 1;
+    cfg.module_width[0] = 16;
+    NetModel *m;
+    ck_assert_int_eq(net_create(&m, &cfg, 8, &err), EMO_OK);
+    net_init_params(m, 1);
+    size_t nb = net_buffer_count(m), np = net_param_count(m);
+    float *first = malloc(nb * sizeof *first), *params = malloc(np * sizeof *params);
+    memcpy(params, net_params(m), np * sizeof *params);
+    /* From two different stale starting points, 60 batches (8 epochs of
+     * this dataset) reach the same statistics: 0.9^60 = 0.2% of the start
+     * is left. The weights do not move. */
+    for (int run = 0; run < 2; run++) {
+        float *buf = net_buffers(m);
+        for (size_t i = 0; i < nb; i++) buf[i] = run ? 7.0f : 0.25f;
+        ck_assert_msg(train_bn_recalibrate(m, l, 0, 60, &err) == EMO_OK, "%s", err.msg);
+        if (run == 0) {
+            memcpy(first, buf, nb * sizeof *first);
+            int moved = 0;
+            for (size_t i = 0; i < nb; i++) moved += fabsf(buf[i] - 0.25f) > 1e-3f;
+            ck_assert_int_gt(moved, (int)nb / 2);
+        } else {
+            for (size_t i = 0; i < nb; i++)
+                ck_assert_msg(fabsf(buf[i] - first[i]) <= 0.02f + 0.01f * fabsf(first[i]), "buffer %zu: %g vs %g", i,
+                              buf[i], first[i]);
+        }
+    }
+    ck_assert_mem_eq(params, net_params(m), np * sizeof *params);
+    free(first);
+    free(params);
+    net_free(m);
+    train_loader_close(l);
+    free(a);
+    ts_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /*-*** Reports ***/
 
 START_TEST(report_text_json_png)
@@ -535,6 +594,7 @@ int main(void)
     tcase_add_test(tc, loader_order_determinism_and_resume);
     tcase_add_test(tc, loader_corrupt_shard_error_or_skip);
     tcase_add_test(tc, loader_rejects_bad_input);
+    tcase_add_test(tc, bn_recalibration_forgets_stale_statistics);
     tcase_add_test(tc, report_text_json_png);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

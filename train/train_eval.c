@@ -57,3 +57,23 @@ EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMet
     free(probs);
     return st == EMO_ERR_EOF ? EMO_OK : st;
 }
+
+EmoStatus train_bn_recalibrate(NetModel *m, TrainLoader *l, uint64_t epoch, int batches, EmoError *err)
+{
+    int done = 0;
+    while (done < batches) {
+        EMO_RETURN_IF_ERR(train_loader_start(l, epoch++, 0, err));
+        TrainBatch b;
+        EmoStatus st;
+        int got = 0;
+        while (done < batches && (st = train_loader_next(l, &b, err)) == EMO_OK) {
+            net_forward(m, b.x, b.count, 1);
+            done++;
+            got++;
+        }
+        train_loader_stop(l);
+        if (done < batches && st != EMO_ERR_EOF) return st;
+        if (got == 0) break; /* nothing to read: leave the statistics as they are */
+    }
+    return EMO_OK;
+}

