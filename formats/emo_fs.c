@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,18 +153,143 @@ EmoStatus emo_mkdir_p(const char *path, EmoError *err)
     return EMO_OK;
 }
 
-static int emo_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* rm -r without path length or fd limits: nftw builds full paths (so it
+ * fails past PATH_MAX) and recursion with one open fd per level runs out of
+ * descriptors on a deep tree. Instead this holds one directory fd at a
+ * time, goes down by name with O_NOFOLLOW and back up through "..", checking
+ * the parent's device and inode so that a directory swapped meanwhile
+ * cannot take the removal outside the tree. Each directory is rescanned
+ * after returning from a child, which costs nothing on the trees we make. */
+typedef struct {
+    char *name;   /* this level's name in its parent */
+    dev_t dev;    /* the parent's identity, checked on the way back up */
+    ino_t ino;
+} RmLevel;
+
+/* Removes the non-directories of `fd` and returns 1 with the name of its
+ * first subdirectory in *sub (malloc'd), 0 if it has none, -1 on error. */
+static int rm_scan(int fd, char **sub)
 {
-    (void)st; (void)flag; (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+    int dfd = dup(fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0) close(dfd);
+        return -1;
+    }
+    *sub = NULL;
+    int rc = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        struct stat st;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue;
+            rc = -1;
+            break;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (!*sub && !(*sub = strdup(e->d_name))) {
+                rc = -1;
+                break;
+            }
+        } else if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT) {
+            rc = -1;
+            break;
+        }
+        errno = 0;
+    }
+    if (rc == 0 && errno != 0) rc = -1;  /* readdir failed */
+    int e2 = errno;
+    closedir(d);
+    errno = e2;
+    if (rc < 0) {
+        free(*sub);
+        *sub = NULL;
+        return -1;
+    }
+    return *sub ? 1 : 0;
 }
 
 EmoStatus emo_remove_tree(const char *path, EmoError *err)
 {
     struct stat st;
     if (lstat(path, &st) != 0) return EMO_OK;
-    if (nftw(path, emo_remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        return emo_error_set(err, EMO_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            return emo_error_set(err, EMO_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+        return EMO_OK;
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return emo_error_set(err, EMO_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    RmLevel *stack = NULL;
+    size_t depth = 0, cap = 0;
+    const char *why = NULL;
+    int e = 0;
+    for (;;) {
+        char *sub;
+        int r = rm_scan(fd, &sub);
+        if (r < 0) {
+            e = errno;
+            why = "cannot remove";
+            break;
+        }
+        if (r == 1) { /* go down into sub */
+            struct stat here;
+            if (depth == cap) {
+                size_t nc = cap ? 2 * cap : 64;
+                RmLevel *ns = realloc(stack, nc * sizeof *ns);
+                if (!ns) {
+                    free(sub);
+                    e = ENOMEM;
+                    why = "cannot remove";
+                    break;
+                }
+                stack = ns;
+                cap = nc;
+            }
+            int cfd = fstat(fd, &here) == 0 ? openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+            if (cfd < 0) {
+                e = errno;
+                free(sub);
+                why = "cannot remove";
+                break;
+            }
+            stack[depth++] = (RmLevel){.name = sub, .dev = here.st_dev, .ino = here.st_ino};
+            close(fd);
+            fd = cfd;
+            continue;
+        }
+        if (depth == 0) break; /* the top is empty */
+        /* back up and remove the emptied child */
+        RmLevel *lv = &stack[--depth];
+        int pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat up;
+        if (pfd < 0 || fstat(pfd, &up) != 0 || up.st_dev != lv->dev || up.st_ino != lv->ino) {
+            e = pfd < 0 ? errno : EBUSY;
+            if (pfd >= 0) close(pfd);
+            free(lv->name);
+            why = "cannot remove (the tree changed while it was being removed)";
+            break;
+        }
+        close(fd);
+        fd = pfd;
+        int rr = unlinkat(fd, lv->name, AT_REMOVEDIR);
+        e = errno;
+        free(lv->name);
+        if (rr != 0 && e != ENOENT) {
+            why = "cannot remove";
+            break;
+        }
+    }
+    close(fd);
+    while (depth > 0) free(stack[--depth].name);
+    free(stack);
+    if (!why && rmdir(path) != 0 && errno != ENOENT) {
+        e = errno;
+        why = "cannot remove";
+    }
+    if (why) return emo_error_set(err, EMO_ERR_IO, "%s: %s: %s", path, why, strerror(e));
     return EMO_OK;
 }
 

@@ -42,7 +42,9 @@ EmoStatus emo_read_file(const char *path, size_t max_bytes, uint8_t **data, size
 /* mkdir -p. Existing directories are fine. */
 EmoStatus emo_mkdir_p(const char *path, EmoError *err);
 
-/* rm -r of a directory tree (no symlink following). Missing path is fine. */
+/* rm -r of a directory tree (no symlink following, any depth: no PATH_MAX
+ * or open-file limit). Missing path is fine; a path that is not a directory
+ * is unlinked. */
 EmoStatus emo_remove_tree(const char *path, EmoError *err);
 
 /* Joins a directory and a name with one '/' into a malloc'd string. */

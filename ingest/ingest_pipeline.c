@@ -351,8 +351,8 @@ static EmoStatus setup(Run *r, const IngestOptions *o, EmoError *err)
     r->pcfg.phash = &r->phash;
 
     EMO_RETURN_IF_ERR(ingest_dedup_create(&r->dedup, o->dedup == INGEST_DEDUP_NEAR ? o->near_threshold : -1, err));
-    EMO_RETURN_IF_ERR(ingest_report_create(&r->report, err));
     EMO_RETURN_IF_ERR(emo_mkdir_p(o->out_dir, err));
+    EMO_RETURN_IF_ERR(ingest_report_create(&r->report, o->out_dir, err));
 
     json_t *pb = json_object();
     json_object_set_new(pb, "tool", json_string("emoingest"));

@@ -1,7 +1,8 @@
 /* ingest_report.h: ingest-report.json, what a run did: counts per split and
  * class, which path each face took, every rejected input with its reason,
  * and the duplicates found (with those across splits, i.e. train/test
- * leakage, flagged). Built with jansson and written atomically.
+ * leakage, flagged). Built with jansson and written atomically; the lists
+ * of rejects and duplicates wait in a temporary file, not in memory.
  *
  * Its content depends only on the inputs and options (no timings, no
  * thread count), so two runs over the same data give the same report. */
@@ -43,7 +44,9 @@ typedef struct {
     uint64_t cross_pairs[INGEST_NUM_SPLITS][INGEST_NUM_SPLITS];  /* [dup's split][original's split] */
 } IngestCounts;
 
-EmoStatus ingest_report_create(IngestReport **r, EmoError *err);
+/* The rejected and duplicate lists are spooled to an unlinked temporary
+ * file in `spool_dir` (NULL: tmpfile()), so memory does not grow with them. */
+EmoStatus ingest_report_create(IngestReport **r, const char *spool_dir, EmoError *err);
 void ingest_report_free(IngestReport *r);
 
 /* Live counters (read for progress and the summary). */
@@ -59,7 +62,7 @@ EmoStatus ingest_report_warning(IngestReport *r, const char *msg, EmoError *err)
 /* Adds `value` (a JSON text, e.g. the options object) under `key` at the top. */
 EmoStatus ingest_report_set_json(IngestReport *r, const char *key, const char *json_text, EmoError *err);
 
-/* Writes the report to `path` atomically. */
-EmoStatus ingest_report_write(const IngestReport *r, const char *path, EmoError *err);
+/* Writes the report to `path` atomically (it reads the spools back). */
+EmoStatus ingest_report_write(IngestReport *r, const char *path, EmoError *err);
 
 #endif /* INGEST_REPORT_H */
