@@ -772,6 +772,128 @@ START_TEST(backward_needs_train_forward)
 }
 END_TEST
 
+/*-*** Eval-mode fast path (NetInferMode) ***/
+
+/* Max |got - ref| / max(|ref|, floor) over n values. */
+static double max_rel_err(const float *got, const float *ref, size_t n, double floor)
+{
+    double scale = floor, e = 0;
+    for (size_t i = 0; i < n; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+    for (size_t i = 0; i < n; i++) e = fabs((double)got[i] - ref[i]) > e ? fabs((double)got[i] - ref[i]) : e;
+    return e / scale;
+}
+
+/* The FP32 and BF16 modes against the layer path (NET_INFER_LAYERS) with
+ * non-trivial BN statistics, at batch B and B-1. */
+static void check_infer_modes(const NetConfig *cfg, int B, uint32_t seed, double tol32, double tol16)
+{
+    NetModel *m;
+    EmoError err;
+    ck_assert_int_eq(net_create(&m, cfg, B, &err), EMO_OK);
+    net_init_params(m, seed);
+    fixture_params(m); /* gamma 1 +- 1/8, beta +- 1/8, conv weights +- 1/sqrt(fan_in) */
+    for (int i = 0; i < net_tensor_count(m); i++) {
+        const NetTensor *nt = net_tensor(m, i);
+        if (nt->kind != NET_TENSOR_BUFFER) continue;
+        float *v = net_buffers(m) + nt->offset;
+        const int var = strstr(nt->name, "running_var") != NULL;
+        for (size_t k = 0; k < nt->numel; k++)
+            v[k] = var ? 0.25f + (float)fx_u(seed + 50 + (uint32_t)i, (uint32_t)k)
+                       : 0.3f * fx_signed(seed + 50 + (uint32_t)i, (uint32_t)k);
+    }
+    const size_t npix = (size_t)B * cfg->input_h * cfg->input_w, K = cfg->n_classes;
+    float *x = malloc(npix * sizeof *x), *ref = malloc((size_t)B * K * sizeof *ref);
+    float *refp = malloc((size_t)B * K * sizeof *refp);
+    for (size_t i = 0; i < npix; i++) x[i] = (float)fx_u(seed + 1000, (uint32_t)i);
+    ck_assert_int_eq(net_infer_mode(m), NET_INFER_FP32); /* the default */
+    for (int b = B; b >= B - 1 && b >= 1; b--) {
+        ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_LAYERS, &err), EMO_OK);
+        net_forward(m, x, b, 0);
+        memcpy(ref, net_logits(m), (size_t)b * K * sizeof *ref);
+        memcpy(refp, net_probs(m), (size_t)b * K * sizeof *refp);
+        ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_FP32, &err), EMO_OK);
+        net_forward(m, x, b, 0);
+        const double e32 = max_rel_err(net_logits(m), ref, (size_t)b * K, 1e-3);
+        fprintf(stderr, "infer %ux%u batch %d: fp32 logits max rel err %.2e", cfg->input_w, cfg->input_h, b, e32);
+        expect_close("fp32 logits", net_logits(m), ref, (size_t)b * K, tol32, 1e-3);
+        expect_close("fp32 probs", net_probs(m), refp, (size_t)b * K, tol32, 1e-3);
+        if (net_cpu_has_bf16()) {
+            ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_BF16, &err), EMO_OK);
+            net_forward(m, x, b, 0);
+            fprintf(stderr, ", bf16 %.2e", max_rel_err(net_logits(m), ref, (size_t)b * K, 1e-3));
+            expect_close("bf16 logits", net_logits(m), ref, (size_t)b * K, tol16, 1e-3);
+            ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_FP32, &err), EMO_OK);
+        }
+        fprintf(stderr, "\n");
+    }
+    /* an eval forward leaves training untouched: train mode still works after it */
+    net_forward(m, x, B, 1);
+    int *labels = calloc((size_t)B, sizeof *labels);
+    ck_assert_int_eq(net_backward(m, labels, NULL, NULL, &err), EMO_OK);
+    free(labels);
+    free(x);
+    free(ref);
+    free(refp);
+    net_free(m);
+}
+
+START_TEST(infer_matches_layers_default_net)
+{
+    NetConfig cfg;
+    net_config_default(&cfg);
+    cfg.input_mean = 0.5f;
+    cfg.input_std = 0.25f;
+    check_infer_modes(&cfg, 5, 7, 1e-5, 2e-2);
+}
+END_TEST
+
+/* Widths that are multiples of 16 but not of 64 (the kernels' column tails),
+ * odd image sizes (row tails), a narrowing module. */
+START_TEST(infer_matches_layers_odd_shapes)
+{
+    NetConfig cfg;
+    net_config_default(&cfg);
+    cfg.input_h = 21;
+    cfg.input_w = 19;
+    cfg.stem_width[0] = 16;
+    cfg.stem_width[1] = 48;
+    cfg.module_width[0] = 80;
+    cfg.module_width[1] = 32;
+    cfg.n_classes = 3;
+    check_infer_modes(&cfg, 3, 11, 1e-5, 2e-2);
+    cfg.n_modules = 1;
+    check_infer_modes(&cfg, 1, 12, 1e-5, 2e-2);
+}
+END_TEST
+
+/* Widths the kernels do not take run the layer path in FP32 mode; BF16 is refused. */
+START_TEST(infer_falls_back_on_other_widths)
+{
+    NetConfig cfg;
+    small_config(&cfg);
+    NetModel *m;
+    EmoError err;
+    ck_assert_int_eq(net_create(&m, &cfg, 2, &err), EMO_OK);
+    net_init_params(m, 3);
+    float x[2 * 14 * 14], ref[6];
+    for (int i = 0; i < 2 * 14 * 14; i++) x[i] = (float)fx_u(9, (uint32_t)i);
+    ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_LAYERS, &err), EMO_OK);
+    net_forward(m, x, 2, 0);
+    memcpy(ref, net_logits(m), sizeof ref);
+    ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_FP32, &err), EMO_OK);
+    net_forward(m, x, 2, 0);
+    ck_assert(memcmp(ref, net_logits(m), sizeof ref) == 0);
+    ck_assert_int_eq(net_set_infer_mode(m, NET_INFER_BF16, &err), EMO_ERR_UNSUPPORTED);
+    ck_assert_int_eq(net_infer_mode(m), NET_INFER_FP32);
+    NetInferMode mode;
+    ck_assert(net_infer_mode_parse("bf16", &mode) && mode == NET_INFER_BF16);
+    ck_assert(net_infer_mode_parse("layers", &mode) && mode == NET_INFER_LAYERS);
+    ck_assert(!net_infer_mode_parse("fp16", &mode));
+    ck_assert_str_eq(net_infer_mode_name(NET_INFER_FP32), "fp32");
+    net_free(m);
+}
+END_TEST
+
 /*-*** Learning ***/
 
 START_TEST(memorizes_tiny_dataset)
@@ -843,6 +965,12 @@ int main(void)
     tcase_add_test(fd, backward_needs_train_forward);
     tcase_set_timeout(fd, 120);
     suite_add_tcase(s, fd);
+    TCase *inf = tcase_create("inference");
+    tcase_add_test(inf, infer_matches_layers_default_net);
+    tcase_add_test(inf, infer_matches_layers_odd_shapes);
+    tcase_add_test(inf, infer_falls_back_on_other_widths);
+    tcase_set_timeout(inf, 120);
+    suite_add_tcase(s, inf);
     TCase *learn = tcase_create("learning");
     tcase_add_test(learn, memorizes_tiny_dataset);
     tcase_set_timeout(learn, 300);

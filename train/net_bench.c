@@ -45,6 +45,7 @@ void net_bench_defaults(NetBenchOpts *o)
     o->steps = 20;
     o->warmup = 3;
     o->profile = 0;
+    o->infer = NET_INFER_FP32;
 }
 
 EmoStatus net_bench_run(const NetBenchOpts *o, NetBenchResult *r, EmoError *err)
@@ -67,6 +68,7 @@ EmoStatus net_bench_run(const NetBenchOpts *o, NetBenchResult *r, EmoError *err)
     int *labels = malloc((size_t)o->batch * sizeof *labels);
     double *t = malloc((size_t)o->steps * sizeof *t);
     if (s == EMO_OK && (!x || !labels || !t)) s = emo_error_set(err, EMO_ERR_NOMEM, "bench: out of memory");
+    if (s == EMO_OK) s = net_set_infer_mode(m, o->infer, err);
     if (s != EMO_OK) goto done;
     uint64_t st = 42;
     for (size_t i = 0; i < npix; i++) {
@@ -93,9 +95,14 @@ EmoStatus net_bench_run(const NetBenchOpts *o, NetBenchResult *r, EmoError *err)
     }
     for (int i = 0; i < o->warmup + o->steps; i++) {
         if (i == o->warmup) c0 = cpu_s();
+        if (o->profile && i == o->warmup) net_profile_enable(m, 1);
         const double t0 = now_s();
         net_forward(m, x, o->batch, 0);
         if (i >= o->warmup) t[i - o->warmup] = now_s() - t0;
+    }
+    if (o->profile) {
+        net_profile_report(m, r->infer_profile, sizeof r->infer_profile);
+        net_profile_enable(m, 0);
     }
     r->infer_img_per_cpu_s = (double)o->batch * o->steps / (cpu_s() - c0);
     r->infer_step_ms = 1e3 * median(t, o->steps);
@@ -103,6 +110,7 @@ EmoStatus net_bench_run(const NetBenchOpts *o, NetBenchResult *r, EmoError *err)
     r->infer_img_per_s = o->batch / (1e-3 * r->infer_step_ms);
     r->fwd_gflop_per_img = 1e-9 * net_forward_flops(m);
     r->train_gflop_per_s = 3.0 * r->fwd_gflop_per_img * r->train_img_per_s;
+    r->infer_gflop_per_s = r->fwd_gflop_per_img * r->infer_img_per_s;
     r->params = net_param_count(m);
     r->batch = o->batch;
 #ifdef _OPENMP

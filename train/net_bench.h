@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "emo_error.h"
+#include "net_model.h"
 
 typedef struct {
     int batch;   /* images per step (default 64) */
@@ -17,6 +18,7 @@ typedef struct {
     int steps;   /* timed steps per mode (default 20) */
     int warmup;  /* untimed steps first (default 3) */
     int profile; /* fill NetBenchResult.profile with per-layer times of the timed steps */
+    NetInferMode infer; /* how the inference steps run (default NET_INFER_FP32) */
 } NetBenchOpts;
 
 typedef struct {
@@ -25,10 +27,13 @@ typedef struct {
     double train_img_per_cpu_s, infer_img_per_cpu_s; /* images per second of process CPU time: on a
                                                       * shared machine, the load-independent cost */
     double train_gflop_per_s;                /* 3 x forward FLOPs per image x train img/s */
+    double infer_gflop_per_s;                /* forward FLOPs per image x infer img/s */
     double fwd_gflop_per_img;
     size_t params;
     int batch, threads;
     char profile[1024]; /* net_profile_report summed over the timed training steps */
+    char infer_profile[1024]; /* the same over the inference steps; the per-image layers
+                               * (NET_INFER_FP32/BF16) sum thread time, not wall time */
 } NetBenchResult;
 
 void net_bench_defaults(NetBenchOpts *o);

@@ -27,6 +27,7 @@
 #define NET_LAYERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1x1 GEMMs are split into this many row blocks, 3x3 ones into images (see
  * net_conv.c); layers that compute weight gradients by GEMM take `wpart`,
@@ -139,6 +140,56 @@ void net_pad1_backward(float *dinp, const float *dout, int B, int H, int W, int 
 void net_gap_forward(float *out, const float *in, int B, int P, int C);
 /* dinp (B,P,C) overwritten. */
 void net_gap_backward(float *dinp, const float *dout, int B, int P, int C);
+
+/*-*** Inference kernels: one image, one thread (net_infer.c) ***/
+
+/* The per-element tail of a conv: v = sum + bias[n], ReLU when relu, then
+ * v = v*sa[n] + sb[n] when sa (a batch norm after the ReLU); NULL = none.
+ * Output rows: the kernel computes M rows p of a "full width" wf grid and
+ * stores row p at (p/wf)*wv + p%wf when p%wf < wv (a valid 3x3 conv run
+ * over full-width rows drops the wf-wv columns that wrap around); a 1x1
+ * conv has wf == wv. */
+typedef struct {
+    const float *bias, *sa, *sb;
+    int relu;
+    int wf, wv;
+} NetEpilogue;
+
+/* 1 when the CPU runs the bf16 kernels (AVX512_BF16, from cpuid). */
+int net_cpu_has_bf16(void);
+
+/* Implicit-GEMM convolution: for p < M, n < N,
+ *   out row(p) [n] = epilogue( sum_{t<nt} sum_{k<K} A[p + off[t]][k] * W[t][k][n] )
+ * A (rows, K) pixels of one image (every p + off[t] must be a row of A);
+ * W (nt, K, N): HWIO for a 3x3 conv (off[t] = ky*Wfull + kx), (K,N) for 1x1.
+ * The bf16 version takes bf16 A (K even) and Wp packed by net_pack_bf16,
+ * multiplies in bf16 and sums in fp32; call it only if net_cpu_has_bf16(). */
+void net_iconv_f32(float *out, const float *A, const float *W, const int *off, int nt, int M, int K, int N,
+                   const NetEpilogue *ep);
+void net_iconv_bf16(float *out, const uint16_t *A, const uint16_t *Wp, const int *off, int nt, int M, int K, int N,
+                    const NetEpilogue *ep);
+/* dst (nt, K/2, N, 2) bf16 = w (nt, K, N) with pairs of input channels side by side. */
+void net_pack_bf16(uint16_t *dst, const float *w, int nt, int K, int N);
+/* dst = bf16(src), round to nearest even (the vector path needs net_cpu_has_bf16()). */
+void net_to_bf16(uint16_t *dst, const float *src, size_t n);
+
+/* Depthwise 3x3, padding 1. out, in (H,W,C); w (3,3,C). The bf16 version
+ * stores its fp32 sums rounded to bf16 (needs net_cpu_has_bf16() and C % 16 == 0). */
+void net_dw3x3_image(float *out, const float *in, const float *w, int H, int W, int C);
+void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C);
+
+/* Conv 3x3 valid, one input channel, then ReLU, then the affine map sa, sb
+ * (Co) of the batch norm that follows. out (H-2,W-2,Co); in (H,W); w (3,3,Co). */
+void net_conv3x3c1_image(float *out, const float *in, const float *w, const float *sa, const float *sb, int H, int W,
+                         int Co);
+/* out (Ho,Wo,C) = max-pool 3x3/2 pad 1 of in (H,W,C) + res (Ho,Wo,C). */
+void net_maxpool_add_image(float *out, const float *in, const float *res, int H, int W, int C);
+/* out (Ho,Wo,C) = in (H,W,C) at even rows and columns (the stride-2 1x1 conv's input). */
+void net_gather_s2_image(float *out, const float *in, int H, int W, int C);
+/* logits (K) = global average of conv3x3 pad 1 (w (3,3,C,K), bias (K)) over
+ * in (H,W,C), without computing the conv; tapsum (9*C) scratch. */
+void net_head_gap_image(float *logits, const float *in, const float *w, const float *bias, float *tapsum, int H,
+                        int W, int C, int K);
 
 /*-*** Loss ***/
 

@@ -68,6 +68,12 @@ typedef struct {
     int *argmax; /* (B,Ho,Wo,cout) max-pool argmax */
     float *res;  /* (B,Ho,Wo,cout) shortcut conv output (its BN's input) */
     float *out;  /* (B,Ho,Wo,cout) maxpool(BN2) + BN(res) */
+    /* Eval-mode copies with each BN folded into the conv before it (infer_fold):
+     * weight * a (per output channel), bias b; and the same packed as bf16. */
+    float *f_pw1, *f_b1; /* (cin,cout), (cout)  pw1 with BN1 */
+    float *f_pw2, *f_b2; /* (cout,cout), (cout) pw2 with BN2 */
+    float *f_res, *f_br; /* (cin,cout), (cout)  shortcut with its BN */
+    uint16_t *h_pw1, *h_pw2, *h_res; /* net_pack_bf16 of the three */
 } NetModule;
 
 /* A batch-norm layer's saved batch statistics and running-stat tensors. */
@@ -89,6 +95,8 @@ struct NetModel {
     int profile;                 /* 1: accumulate pf_fwd/pf_bwd */
     double pf_fwd[PF_COUNT], pf_bwd[PF_COUNT];
     int max_batch, B, last_train;
+    NetInferMode infer_mode;     /* how eval-mode forwards run (net_set_infer_mode) */
+    int infer_ok;                /* the per-image kernels fit this config (widths % 16 == 0) */
     /* dims: input (H0,W0,1) -> A (H1,W1,Ca) -> B (H2,W2,Cb) -> modules -> G input (Hg,Wg,Cg) -> K */
     int H0, W0, Ca, H1, W1, Cb, H2, W2, Hg, Wg, Cg, K;
     int n_modules;
@@ -115,6 +123,7 @@ struct NetModel {
     size_t s_elems;
     double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
     float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight, max_batch) */
+    uint16_t *h_B; /* (3,3,Ca/2,Cb,2) conv B weights as bf16 pairs (eval mode, bf16) */
 };
 
 /*-*** Config ***/
@@ -265,6 +274,21 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     }
     TAKE(m->wpart, float, NET_WPART_FLOATS(wmax, m->max_batch));
     for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
+    /* eval-mode folded weights (infer_fold) */
+    TAKE(m->h_B, uint16_t, (size_t)9 * m->Ca * m->Cb);
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        const size_t w1 = (size_t)d->cin * d->cout, w2 = (size_t)d->cout * d->cout;
+        TAKE(d->f_pw1, float, w1);
+        TAKE(d->f_b1, float, d->cout);
+        TAKE(d->f_pw2, float, w2);
+        TAKE(d->f_b2, float, d->cout);
+        TAKE(d->f_res, float, w1);
+        TAKE(d->f_br, float, d->cout);
+        TAKE(d->h_pw1, uint16_t, w1);
+        TAKE(d->h_pw2, uint16_t, w2);
+        TAKE(d->h_res, uint16_t, w1);
+    }
 #undef TAKE
     return off;
 }
@@ -323,6 +347,9 @@ EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoErr
     m->Hg = H;
     m->Wg = W;
     m->Cg = C;
+    m->infer_mode = NET_INFER_FP32;
+    m->infer_ok = m->Ca % 16 == 0 && m->Cb % 16 == 0;
+    for (int i = 0; i < m->n_modules; i++) m->infer_ok &= m->mod[i].cout % 16 == 0;
     build_tensors(m);
     m->s_elems = scratch_elems(m);
     size_t bytes = plan_arena(m, NULL);
@@ -423,10 +450,190 @@ static void softmax_rows(float *probs, const float *logits, int B, int K)
     }
 }
 
+/*-*** Eval-mode forward: per image, batch norms folded (net_infer.c) ***/
+
+/* Eval-mode BN is a fixed per-channel affine map y = a*x + b, so a BN right
+ * after a conv is the same conv with weights w*a (per output channel) and
+ * bias b: BN1 into pw1, BN2 into pw2 (the max-pool then sees the same
+ * values), the shortcut's BN into the shortcut. BN A and BN B follow a
+ * ReLU and go into their conv's epilogue instead (exact, and free: the
+ * epilogue touches each output once anyway). Folding runs on every
+ * eval-mode forward: parameters are written in place through net_params()
+ * (optimizer, checkpoint load, tests), so a cached fold could go stale, and
+ * 225k multiplies (plus packing for bf16) are ~0.1 ms. */
+static void bn_eval_map(NetModel *m, int bi, int tg, int tb)
+{
+    NetBN *bn = &m->bn[bi];
+    net_bn_affine_eval(bn->a, bn->b, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), bn->C, NET_BN_EPS);
+}
+
+/* w (K,N) * a[n] -> fw; b -> fb. */
+static void fold_cols(float *fw, float *fb, const float *w, const float *a, const float *b, int K, int N)
+{
+    for (int k = 0; k < K; k++)
+        for (int n = 0; n < N; n++) fw[(size_t)k * N + n] = w[(size_t)k * N + n] * a[n];
+    memcpy(fb, b, (size_t)N * sizeof *fb);
+}
+
+static void infer_fold(NetModel *m, int bf16)
+{
+    bn_eval_map(m, m->bnA, m->tbnAg, m->tbnAb);
+    bn_eval_map(m, m->bnB, m->tbnBg, m->tbnBb);
+    if (bf16) net_pack_bf16(m->h_B, P(m, m->tB), 9, m->Ca, m->Cb);
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        bn_eval_map(m, d->bn1, d->t_bn1g, d->t_bn1b);
+        bn_eval_map(m, d->bn2, d->t_bn2g, d->t_bn2b);
+        bn_eval_map(m, d->rbn, d->t_rbng, d->t_rbnb);
+        fold_cols(d->f_pw1, d->f_b1, P(m, d->t_pw1), m->bn[d->bn1].a, m->bn[d->bn1].b, d->cin, d->cout);
+        fold_cols(d->f_pw2, d->f_b2, P(m, d->t_pw2), m->bn[d->bn2].a, m->bn[d->bn2].b, d->cout, d->cout);
+        fold_cols(d->f_res, d->f_br, P(m, d->t_res), m->bn[d->rbn].a, m->bn[d->rbn].b, d->cin, d->cout);
+        if (bf16) {
+            net_pack_bf16(d->h_pw1, d->f_pw1, 1, d->cin, d->cout);
+            net_pack_bf16(d->h_pw2, d->f_pw2, 1, d->cout, d->cout);
+            net_pack_bf16(d->h_res, d->f_res, 1, d->cin, d->cout);
+        }
+    }
+}
+
+/* Times one statement into pf[sec] when profiling (per-image sums). */
+#define IPROF(m, pf, sec, ...)                                   \
+    do {                                                         \
+        const double ip_t0_ = (m)->profile ? now_s() : 0;        \
+        __VA_ARGS__;                                             \
+        if ((m)->profile) (pf)[sec] += now_s() - ip_t0_;         \
+    } while (0)
+
+/* Image n of the batch through the whole network on the calling thread. Its
+ * tensors are image n's slices of the batch arena (the layer path's
+ * buffers), so any number of threads can run images at once. bf16 tensors
+ * are stored in the float buffers (they take half the room). */
+static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf)
+{
+    const size_t hw0 = (size_t)m->H0 * m->W0, hw1 = (size_t)m->H1 * m->W1, hw2 = (size_t)m->H2 * m->W2;
+    const size_t s_img = m->s_elems / (size_t)m->max_batch;
+    float *xs = m->x + n * hw0;
+    const float mean = m->cfg.input_mean, inv = 1.0f / m->cfg.input_std;
+    IPROF(m, pf, PF_INPUT, for (size_t i = 0; i < hw0; i++) xs[i] = (x[n * hw0 + i] - mean) * inv);
+
+    float *a = m->a_conv + n * hw1 * m->Ca; /* ReLU(conv A) then BN A: conv B's input */
+    IPROF(m, pf, PF_CONV_A,
+          net_conv3x3c1_image(a, xs, P(m, m->tA), m->bn[m->bnA].a, m->bn[m->bnA].b, m->H0, m->W0, m->Ca));
+    /* conv B over full-width rows (see NetEpilogue), then ReLU, BN B */
+    int offB[9];
+    for (int t = 0; t < 9; t++) offB[t] = (t / 3) * m->W1 + t % 3;
+    const NetEpilogue epB = {.relu = 1, .sa = m->bn[m->bnB].a, .sb = m->bn[m->bnB].b, .wf = m->W1, .wv = m->W2};
+    float *b = m->b_bn + n * hw2 * m->Cb;
+    const int MB = (int)hw1 - 2 * m->W1 - 2;
+    IPROF(m, pf, PF_CONV_B, {
+        if (bf16) {
+            uint16_t *ah = (uint16_t *)(void *)(m->a_bn + n * hw1 * m->Ca);
+            net_to_bf16(ah, a, hw1 * m->Ca);
+            net_iconv_bf16(b, ah, m->h_B, offB, 9, MB, m->Ca, m->Cb, &epB);
+        } else {
+            net_iconv_f32(b, a, P(m, m->tB), offB, 9, MB, m->Ca, m->Cb, &epB);
+        }
+    });
+
+    const float *cur = b;
+    static const int off0[1] = {0};
+    for (int i = 0; i < m->n_modules; i++) {
+        NetModule *d = &m->mod[i];
+        const int H = d->H, W = d->W, ci = d->cin, co = d->cout;
+        const size_t hw = (size_t)H * W, hwo = (size_t)d->Ho * d->Wo;
+        float *dw1 = d->dw1 + n * hw * ci, *r1 = d->r1 + n * hw * co, *dw2 = d->dw2 + n * hw * co;
+        float *pw2 = d->pw2 + n * hw * co, *res = d->res + n * hwo * co, *out = d->out + n * hwo * co;
+        float *g = m->S[1] + n * s_img; /* shortcut input: fp32 gather, then its bf16 copy */
+        uint16_t *gh = (uint16_t *)(void *)(g + hwo * ci);
+        const NetEpilogue e1 = {.bias = d->f_b1, .relu = 1, .wf = W, .wv = W};
+        const NetEpilogue e2 = {.bias = d->f_b2, .wf = W, .wv = W};
+        const NetEpilogue er = {.bias = d->f_br, .wf = d->Wo, .wv = d->Wo};
+        if (bf16) {
+            uint16_t *h1 = (uint16_t *)(void *)dw1, *h2 = (uint16_t *)(void *)dw2;
+            IPROF(m, pf, PF_DW, net_dw3x3_image_bf16(h1, cur, P(m, d->t_dw1), H, W, ci));
+            IPROF(m, pf, PF_PW, net_iconv_bf16(r1, h1, d->h_pw1, off0, 1, (int)hw, ci, co, &e1));
+            IPROF(m, pf, PF_DW, net_dw3x3_image_bf16(h2, r1, P(m, d->t_dw2), H, W, co));
+            IPROF(m, pf, PF_PW, net_iconv_bf16(pw2, h2, d->h_pw2, off0, 1, (int)hw, co, co, &e2));
+            IPROF(m, pf, PF_RES, {
+                net_gather_s2_image(g, cur, H, W, ci);
+                net_to_bf16(gh, g, hwo * ci);
+                net_iconv_bf16(res, gh, d->h_res, off0, 1, (int)hwo, ci, co, &er);
+            });
+        } else {
+            IPROF(m, pf, PF_DW, net_dw3x3_image(dw1, cur, P(m, d->t_dw1), H, W, ci));
+            IPROF(m, pf, PF_PW, net_iconv_f32(r1, dw1, d->f_pw1, off0, 1, (int)hw, ci, co, &e1));
+            IPROF(m, pf, PF_DW, net_dw3x3_image(dw2, r1, P(m, d->t_dw2), H, W, co));
+            IPROF(m, pf, PF_PW, net_iconv_f32(pw2, dw2, d->f_pw2, off0, 1, (int)hw, co, co, &e2));
+            IPROF(m, pf, PF_RES, {
+                net_gather_s2_image(g, cur, H, W, ci);
+                net_iconv_f32(res, g, d->f_res, off0, 1, (int)hwo, ci, co, &er);
+            });
+        }
+        IPROF(m, pf, PF_POOL, net_maxpool_add_image(out, pw2, res, H, W, co));
+        cur = out;
+    }
+    IPROF(m, pf, PF_HEAD,
+          net_head_gap_image(m->logits + (size_t)n * m->K, cur, P(m, m->tG), P(m, m->tGb), m->S[2] + n * s_img,
+                             m->Hg, m->Wg, m->Cg, m->K));
+}
+
+/* Images are independent here, so the batch is split into images (dynamic:
+ * a core taken by another process just does fewer of them). */
+static void infer_forward(NetModel *m, const float *x, int B)
+{
+    const int bf16 = m->infer_mode == NET_INFER_BF16;
+    PROF(m, 0, PF_BN, infer_fold(m, bf16));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int n = 0; n < B; n++) {
+        double pf[PF_COUNT] = {0};
+        infer_image(m, x, n, bf16, pf);
+        if (m->profile) {
+#pragma omp critical(net_infer_profile)
+            for (int k = 0; k < PF_COUNT; k++) m->pf_fwd[k] += pf[k];
+        }
+    }
+    PROF(m, 0, PF_HEAD, softmax_rows(m->probs, m->logits, B, m->K));
+}
+
+EmoStatus net_set_infer_mode(NetModel *m, NetInferMode mode, EmoError *err)
+{
+    if (mode == NET_INFER_BF16 && !net_cpu_has_bf16())
+        return emo_error_set(err, EMO_ERR_UNSUPPORTED, "network: bf16 inference needs a CPU with AVX512_BF16");
+    if (mode == NET_INFER_BF16 && !m->infer_ok)
+        return emo_error_set(err, EMO_ERR_UNSUPPORTED, "network: bf16 inference needs layer widths that are multiples of 16");
+    if (mode != NET_INFER_FP32 && mode != NET_INFER_BF16 && mode != NET_INFER_LAYERS)
+        return emo_error_set(err, EMO_ERR_ARG, "network: unknown inference mode %d", (int)mode);
+    m->infer_mode = mode;
+    return EMO_OK;
+}
+
+NetInferMode net_infer_mode(const NetModel *m) { return m->infer_mode; }
+
+static const char *const infer_names[] = {"fp32", "bf16", "layers"};
+
+const char *net_infer_mode_name(NetInferMode mode)
+{
+    return (unsigned)mode < sizeof infer_names / sizeof *infer_names ? infer_names[mode] : "?";
+}
+
+int net_infer_mode_parse(const char *s, NetInferMode *mode)
+{
+    for (int i = 0; i < (int)(sizeof infer_names / sizeof *infer_names); i++)
+        if (strcmp(s, infer_names[i]) == 0) {
+            *mode = (NetInferMode)i;
+            return 1;
+        }
+    return 0;
+}
+
 void net_forward(NetModel *m, const float *x, int B, int train)
 {
     m->B = B;
     m->last_train = train;
+    if (!train && m->infer_mode != NET_INFER_LAYERS && m->infer_ok) {
+        infer_forward(m, x, B);
+        return;
+    }
     const size_t npix = (size_t)B * m->H0 * m->W0;
     const float mean = m->cfg.input_mean, inv = 1.0f / m->cfg.input_std;
     PROF(m, 0, PF_INPUT, for (size_t i = 0; i < npix; i++) m->x[i] = (x[i] - mean) * inv);

@@ -18,7 +18,7 @@
  *
  * A step:   net_forward(m, x, B, 1); net_backward(m, labels, &loss_opts, &loss);
  *           net_optim_step(&opt, m, lr);          (net_optim.h)
- * Inference: net_forward(m, x, B, 0); net_probs(m).
+ * Inference: net_forward(m, x, B, 0); net_probs(m)   (see NetInferMode).
  *
  * Thread use: OpenMP in the kernels, OpenBLAS's own threads in the GEMMs;
  * net_set_threads() sets both. A model is not safe to use from two threads
@@ -77,6 +77,24 @@ void net_init_params(NetModel *m, uint64_t seed);
  * uses batch statistics (and updates the running ones), 0 the running
  * ones. Afterwards net_logits(m) and net_probs(m) hold (B,n_classes). */
 void net_forward(NetModel *m, const float *x, int B, int train);
+
+/* How eval-mode forward passes run. FP32 and BF16 take one image per
+ * thread through the whole network with each batch norm folded into the
+ * conv next to it (net_infer.c); LAYERS is the training code's layer by
+ * layer pass over the batch with the running statistics, kept as the
+ * reference. FP32 matches LAYERS to fp32 rounding (~1e-6 relative). BF16
+ * rounds conv inputs and weights to bfloat16 (8-bit mantissa; sums stay
+ * fp32): ~2x faster convs, logits within ~1e-2 relative, needs
+ * AVX512_BF16. Widths that are not multiples of 16 always run LAYERS. */
+typedef enum { NET_INFER_FP32 = 0, NET_INFER_BF16 = 1, NET_INFER_LAYERS = 2 } NetInferMode;
+
+/* Default NET_INFER_FP32. EMO_ERR_UNSUPPORTED for BF16 on a CPU without
+ * AVX512_BF16 (or widths not multiples of 16); the mode is then unchanged. */
+EmoStatus net_set_infer_mode(NetModel *m, NetInferMode mode, EmoError *err);
+NetInferMode net_infer_mode(const NetModel *m);
+/* "fp32", "bf16", "layers" <-> mode; parse returns 0 on an unknown name. */
+const char *net_infer_mode_name(NetInferMode mode);
+int net_infer_mode_parse(const char *s, NetInferMode *mode);
 
 /* Loss options (see net_xent_forward_backward in net_layers.h). */
 typedef struct {

@@ -65,6 +65,8 @@ static const char help_text[] =
     "  --max-side N         shrink larger photos to N pixels for detection (default 1600)\n"
     "  --tta                average each face's probabilities with its mirror\n"
     "                       image's (test-time augmentation; twice the work)\n"
+    "  --precision P        fp32 (default) or bf16: bfloat16 products, fp32 sums\n"
+    "                       (AVX512_BF16 CPUs, ~2x faster convs)\n"
     "  --threads N          compute threads (default 1)\n"
     "  --quiet              no messages on stderr except errors\n"
     "  --help, --version\n"
@@ -241,7 +243,7 @@ done:
 int main(int argc, char **argv)
 {
     enum { O_MODEL = 256, O_ANNOTATE, O_LARGEST, O_WHOLE, O_CASCADE, O_EYE, O_EYE_FB, O_SCALE, O_NEIGH, O_MINSIZE,
-           O_MAXSIDE, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_TTA };
+           O_MAXSIDE, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_TTA, O_PRECISION };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},         {"annotate", required_argument, 0, O_ANNOTATE},
         {"largest", no_argument, 0, O_LARGEST},           {"whole", required_argument, 0, O_WHOLE},
@@ -251,7 +253,7 @@ int main(int argc, char **argv)
         {"max-side", required_argument, 0, O_MAXSIDE},    {"threads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, O_QUIET},               {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION},           {"tta", no_argument, 0, O_TTA},
-        {0, 0, 0, 0},
+        {"precision", required_argument, 0, O_PRECISION}, {0, 0, 0, 0},
     };
     IngestFaceOptions fo;
     ingest_face_options_default(&fo);
@@ -260,6 +262,7 @@ int main(int argc, char **argv)
     const char *annotate = NULL;
     Ctx cx = {.whole = WHOLE_AUTO, .max_side = 1600};
     int threads = 1, c;
+    NetInferMode precision = NET_INFER_FP32;
     char *end;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -299,6 +302,12 @@ int main(int argc, char **argv)
         }
         case O_QUIET: cx.quiet = 1; break;
         case O_TTA: cx.tta = 1; break;
+        case O_PRECISION:
+            if (!net_infer_mode_parse(optarg, &precision)) {
+                free(model_path);
+                return usage_error("--precision '%s': expected fp32, bf16 or layers", optarg);
+            }
+            break;
         case O_HELP:
             printf(help_text, INGEST_FACE_CASCADE_DEFAULT, INGEST_EYE_CASCADE_DEFAULT, INGEST_EYE_FALLBACK_DEFAULT);
             free(model_path);
@@ -319,8 +328,10 @@ int main(int argc, char **argv)
     int nimg = argc - optind, rc = 0;
     EmoError err;
     net_set_threads(threads);
-    if (net_load(&cx.model, model_path, 16, NULL, NULL, &err) != EMO_OK) {
+    if (net_load(&cx.model, model_path, 16, NULL, NULL, &err) != EMO_OK ||
+        net_set_infer_mode(cx.model, precision, &err) != EMO_OK) {
         fprintf(stderr, "emopredict: %s\n", err.msg);
+        net_free(cx.model);
         free(model_path);
         return 1;
     }

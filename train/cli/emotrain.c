@@ -135,12 +135,14 @@ static const char help_text[] =
     "\n"
     "EVALUATION\n"
     "  emotrain --eval --model M --shards DIR [--shards DIR2 ...] [-o FILE | --json FILE]\n"
-    "           [--confusion-png FILE] [--tta] [--batch N] [--threads N] [--skip-corrupt]\n"
+    "           [--confusion-png FILE] [--tta] [--precision fp32|bf16] [--batch N] [--threads N]\n"
+    "           [--skip-corrupt]\n"
     "  Runs model M over the datasets and prints accuracy, macro-F1, per-class\n"
     "  precision/recall/F1 and the confusion matrix on stdout; -o/--json writes the\n"
     "  same as JSON, --confusion-png as a heat map. --tta averages each face's\n"
     "  probabilities with its mirror image's (test-time augmentation; twice the\n"
-    "  work; the JSON says \"tta\": \"flip\").\n"
+    "  work; the JSON says \"tta\": \"flip\"). --precision bf16 multiplies in bfloat16\n"
+    "  (AVX512_BF16 CPUs; ~2x faster convs, sums stay fp32; default fp32).\n"
     "\n"
     "BENCHMARK\n"
     "  emotrain --bench [--batch N] [--threads N] [--steps N] [--profile] [--quiet]\n"
@@ -169,7 +171,7 @@ enum {
     OPT_WD, OPT_CLIP, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_PPAT, OPT_PFACTOR, OPT_CW, OPT_FOCAL,
     OPT_SMOOTH, OPT_EARLY, OPT_MONITOR, OPT_AUGMENT, OPT_HFLIP, OPT_BUFFER, OPT_THREADS, OPT_SEED, OPT_RESUME,
     OPT_SKIP, OPT_CKPT_EVERY, OPT_STOP_AFTER, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_EVAL, OPT_MODEL, OPT_JSON,
-    OPT_PNG, OPT_ARCH, OPT_TTA, OPT_BNRECAL,
+    OPT_PNG, OPT_ARCH, OPT_TTA, OPT_BNRECAL, OPT_PRECISION,
 };
 
 static const struct option long_opts[] = {
@@ -213,6 +215,7 @@ static const struct option long_opts[] = {
     {"arch", required_argument, 0, OPT_ARCH},
     {"tta", no_argument, 0, OPT_TTA},
     {"bn-recal", required_argument, 0, OPT_BNRECAL},
+    {"precision", required_argument, 0, OPT_PRECISION},
     {0, 0, 0, 0},
 };
 
@@ -373,7 +376,8 @@ static void on_signal(int sig)
 /*-*** --eval ***/
 
 static int run_eval(const char *model, const char *const *dirs, int ndirs, const char *json_path,
-                    const char *png_path, int batch, int threads, int skip_corrupt, int tta, int quiet)
+                    const char *png_path, int batch, int threads, int skip_corrupt, int tta, NetInferMode precision,
+                    int quiet)
 {
     EmoError err;
     NetModel *m = NULL;
@@ -381,6 +385,7 @@ static int run_eval(const char *model, const char *const *dirs, int ndirs, const
     int rc = 1;
     net_set_threads(threads);
     if (net_load(&m, model, batch, NULL, NULL, &err) != EMO_OK) goto fail;
+    if (net_set_infer_mode(m, precision, &err) != EMO_OK) goto fail;
     const NetConfig *cfg = net_config(m);
     TrainLoaderOptions lo = {0};
     lo.dirs = dirs;
@@ -419,6 +424,7 @@ static int run_eval(const char *model, const char *const *dirs, int ndirs, const
         json_object_set_new(j, "datasets", ds);
         json_object_set_new(j, "skipped_blocks", json_integer((json_int_t)skipped));
         json_object_set_new(j, "tta", json_string(tta ? "flip" : "none"));
+        json_object_set_new(j, "precision", json_string(net_infer_mode_name(precision)));
         char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         json_decref(j);
         EmoAtomicFile f;
@@ -453,7 +459,8 @@ static int train_main(int argc, char **argv)
     TrainOptions o;
     train_options_default(&o);
     const char *train_dirs[MAX_DIRS], *val_dirs[MAX_DIRS];
-    int ntrain = 0, nval = 0, quiet = 0, eval = 0, tta = 0;
+    int ntrain = 0, nval = 0, quiet = 0, eval = 0, tta = 0, precision_set = 0;
+    NetInferMode precision = NET_INFER_FP32;
     const char *out = NULL, *model = NULL, *json_path = NULL, *png_path = NULL;
     const char *optimizer = "adam", *schedule = "plateau";
     double lr = 1e-3, momentum = NAN, wd = NAN, clip = 0, warmup = 0, min_lr = 0, pfactor = 0.5;
@@ -569,6 +576,10 @@ static int train_main(int argc, char **argv)
         case OPT_JSON: json_path = optarg; break;
         case OPT_PNG: png_path = optarg; break;
         case OPT_TTA: tta = 1; break;
+        case OPT_PRECISION:
+            if (!net_infer_mode_parse(optarg, &precision)) return usage_error("--precision '%s': expected fp32, bf16 or layers", optarg);
+            precision_set = 1;
+            break;
         case OPT_BNRECAL:
             if (!parse_int(optarg, 0, 1000000, &n)) return usage_error("--bn-recal '%s': expected batches >= 0", optarg);
             o.bn_recal = (int)n;
@@ -587,10 +598,11 @@ static int train_main(int argc, char **argv)
         if (!model) return usage_error("%s", "--eval needs --model M");
         if (out && json_path) return usage_error("%s", "give -o or --json, not both");
         return run_eval(model, train_dirs, ntrain, json_path ? json_path : out, png_path, o.batch, o.threads,
-                        o.skip_corrupt, tta, quiet);
+                        o.skip_corrupt, tta, precision, quiet);
     }
     if (!out) return usage_error("%s", "-o RUNDIR is required");
-    if (model || json_path || png_path || tta) return usage_error("%s", "--model/--json/--confusion-png/--tta go with --eval");
+    if (model || json_path || png_path || tta || precision_set)
+        return usage_error("%s", "--model/--json/--confusion-png/--tta/--precision go with --eval");
 
     if (train_optimizer_parse(optimizer, &o.optim, &err) != EMO_OK) return usage_error("%s", err.msg);
     if (!isnan(momentum)) o.optim.momentum = (float)momentum;
@@ -663,7 +675,7 @@ static int train_main(int argc, char **argv)
 static void bench_usage(FILE *f)
 {
     fprintf(f,
-            "usage: emotrain --bench [--batch N] [--threads N] [--steps N] [--profile] [--quiet]\n"
+            "usage: emotrain --bench [--batch N] [--threads N] [--steps N] [--precision P] [--profile] [--quiet]\n"
             "\n"
             "  --bench        time the default network on synthetic 48x48 input:\n"
             "                 training (forward + backward + Adam step) and inference\n"
@@ -673,7 +685,10 @@ static void bench_usage(FILE *f)
             "  --batch N      images per step (default 64)\n"
             "  --threads N    OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS or all cores)\n"
             "  --steps N      timed steps per mode (default 20, after 3 untimed ones)\n"
-            "  --profile      also print per-layer forward/backward times (ms, summed over the timed steps)\n"
+            "  --precision P  inference arithmetic: fp32 (default), bf16 (needs AVX512_BF16),\n"
+            "                 layers (the training code's layer-by-layer pass, for comparison)\n"
+            "  --profile      also print per-layer forward/backward times (ms, summed over the timed\n"
+            "                 steps; inference: thread time summed over images)\n"
             "  --quiet        print only the result line\n"
             "  --help         this text\n"
             "  --version      print the version\n");
@@ -708,6 +723,11 @@ static int bench_main(int argc, char **argv)
             o.profile = 1;
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(a, "--precision") && i + 1 < argc) {
+            if (!net_infer_mode_parse(argv[++i], &o.infer)) {
+                fprintf(stderr, "emotrain: --precision '%s': expected fp32, bf16 or layers\n", argv[i]);
+                return 2;
+            }
         } else if ((!strcmp(a, "--batch") || !strcmp(a, "--threads") || !strcmp(a, "--steps")) && i + 1 < argc) {
             int *dst = !strcmp(a, "--batch") ? &o.batch : !strcmp(a, "--threads") ? &o.threads : &o.steps;
             if (!bench_parse_int(argv[++i], dst)) {
@@ -731,10 +751,10 @@ static int bench_main(int argc, char **argv)
         return 1;
     }
     printf("train_img_per_s=%.1f infer_img_per_s=%.1f batch=%d threads=%d params=%zu "
-           "train_step_ms=%.1f infer_step_ms=%.1f train_gflop_per_s=%.1f\n",
+           "train_step_ms=%.1f infer_step_ms=%.1f train_gflop_per_s=%.1f infer_gflop_per_s=%.1f precision=%s\n",
            r.train_img_per_s, r.infer_img_per_s, r.batch, r.threads, r.params, r.train_step_ms, r.infer_step_ms,
-           r.train_gflop_per_s);
-    if (o.profile) printf("profile: %s\n", r.profile);
+           r.train_gflop_per_s, r.infer_gflop_per_s, net_infer_mode_name(o.infer));
+    if (o.profile) printf("profile: %s\nprofile_infer: %s\n", r.profile, r.infer_profile);
     return 0;
 }
 
