@@ -401,6 +401,31 @@ void net_conv3x3c1_image(float *out, const float *in, const float *w, const floa
                          int Co)
 {
     const int Ho = H - 2, Wo = W - 2;
+#if defined(__AVX512F__)
+    if (Co % 16 == 0) { /* 16 channels at a time, their nine weights in registers (gcc left the C scalar) */
+        for (int c0 = 0; c0 < Co; c0 += 16) {
+            __m512 wv[9];
+            for (int t = 0; t < 9; t++) wv[t] = _mm512_loadu_ps(w + (size_t)t * Co + c0);
+            const __m512 va = _mm512_loadu_ps(sa + c0), vb = _mm512_loadu_ps(sb + c0), z = _mm512_setzero_ps();
+            for (int y = 0; y < Ho; y++)
+                for (int x = 0; x < Wo; x++) {
+                    const float *i0 = in + (size_t)y * W + x, *i1 = i0 + W, *i2 = i1 + W;
+                    __m512 s0 = _mm512_mul_ps(_mm512_set1_ps(i0[0]), wv[0]);
+                    __m512 s1 = _mm512_mul_ps(_mm512_set1_ps(i1[0]), wv[3]);
+                    __m512 s2 = _mm512_mul_ps(_mm512_set1_ps(i2[0]), wv[6]);
+                    s0 = _mm512_fmadd_ps(_mm512_set1_ps(i0[1]), wv[1], s0);
+                    s1 = _mm512_fmadd_ps(_mm512_set1_ps(i1[1]), wv[4], s1);
+                    s2 = _mm512_fmadd_ps(_mm512_set1_ps(i2[1]), wv[7], s2);
+                    s0 = _mm512_fmadd_ps(_mm512_set1_ps(i0[2]), wv[2], s0);
+                    s1 = _mm512_fmadd_ps(_mm512_set1_ps(i1[2]), wv[5], s1);
+                    s2 = _mm512_fmadd_ps(_mm512_set1_ps(i2[2]), wv[8], s2);
+                    const __m512 v = _mm512_max_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), s2), z);
+                    _mm512_storeu_ps(out + ((size_t)y * Wo + x) * Co + c0, _mm512_fmadd_ps(v, va, vb));
+                }
+        }
+        return;
+    }
+#endif
     for (int y = 0; y < Ho; y++)
         for (int x = 0; x < Wo; x++) {
             float v[9];
@@ -469,4 +494,143 @@ void net_head_gap_image(float *logits, const float *in, const float *w, const fl
             for (int c = 0; c < C; c++) s += (double)tapsum[(size_t)t * C + c] * w[((size_t)t * C + c) * K + k];
         logits[k] = (float)(bias[k] + s * inv);
     }
+}
+
+/*-*** Winograd F(2x2,3x3) for conv B (Lavin & Gray 2015) ***/
+
+/* Why: conv B is 3x3 64->64 over 46x46 and holds 42% of the network's
+ * multiply-adds. F(2x2,3x3) computes each 2x2 output block from a 4x4
+ * input block with 16 products per (ci,co) instead of 36: sixteen GEMMs of
+ * (tiles x Ci) by (Ci x Co), 2.25x fewer multiply-adds, plus input and
+ * output transforms that are only additions. The transforms' constants are
+ * 0, +-1 and 1/2, so in fp32 the result differs from the direct conv by a
+ * few ulps (tests/test_net.c checks it against the layer path).
+ *   U = G g G^T   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   V = B^T d B   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   Y = A^T (U .* V) A,  A^T = [1 1 1 0; 0 1 -1 -1]
+ * Element e = 4*i + j of a transformed 4x4 block: i along y, j along x. */
+
+void net_wino_weights(float *U, const float *w, int Ci, int Co)
+{
+    const size_t n = (size_t)Ci * Co;
+    for (size_t q = 0; q < n; q++) {
+        float g[3][3], t[4][3];
+        for (int k = 0; k < 9; k++) g[k / 3][k % 3] = w[(size_t)k * n + q];
+        for (int c = 0; c < 3; c++) { /* t = G g */
+            t[0][c] = g[0][c];
+            t[1][c] = 0.5f * (g[0][c] + g[1][c] + g[2][c]);
+            t[2][c] = 0.5f * (g[0][c] - g[1][c] + g[2][c]);
+            t[3][c] = g[2][c];
+        }
+        for (int i = 0; i < 4; i++) { /* U = t G^T */
+            U[(size_t)(4 * i + 0) * n + q] = t[i][0];
+            U[(size_t)(4 * i + 1) * n + q] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            U[(size_t)(4 * i + 2) * n + q] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            U[(size_t)(4 * i + 3) * n + q] = t[i][2];
+        }
+    }
+}
+
+void net_wino_input(float *V, const float *in, int W, int C, int ty0, int nty, int ntx)
+{
+    const size_t T = (size_t)nty * ntx, tc = T * C;
+    for (int r = 0; r < nty; r++)
+        for (int tx = 0; tx < ntx; tx++) {
+            const size_t tile = (size_t)r * ntx + tx;
+            const float *restrict p = in + ((size_t)2 * (ty0 + r) * W + 2 * tx) * C;
+            const size_t rs = (size_t)W * C; /* next input row */
+            float *restrict v = V + tile * C;
+#if defined(__AVX512F__)
+            if (C % 16 == 0) { /* the same, 16 channels per vector (gcc left the C scalar) */
+                for (int c = 0; c < C; c += 16) {
+                    __m512 d[4][4], t[4][4];
+                    for (int a = 0; a < 4; a++)
+                        for (int b = 0; b < 4; b++) d[a][b] = _mm512_loadu_ps(p + a * rs + (size_t)b * C + c);
+                    for (int a = 0; a < 4; a++) {
+                        t[a][0] = _mm512_sub_ps(d[a][0], d[a][2]);
+                        t[a][1] = _mm512_add_ps(d[a][1], d[a][2]);
+                        t[a][2] = _mm512_sub_ps(d[a][2], d[a][1]);
+                        t[a][3] = _mm512_sub_ps(d[a][1], d[a][3]);
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        _mm512_storeu_ps(v + (size_t)(0 + j) * tc + c, _mm512_sub_ps(t[0][j], t[2][j]));
+                        _mm512_storeu_ps(v + (size_t)(4 + j) * tc + c, _mm512_add_ps(t[1][j], t[2][j]));
+                        _mm512_storeu_ps(v + (size_t)(8 + j) * tc + c, _mm512_sub_ps(t[2][j], t[1][j]));
+                        _mm512_storeu_ps(v + (size_t)(12 + j) * tc + c, _mm512_sub_ps(t[1][j], t[3][j]));
+                    }
+                }
+                continue;
+            }
+#endif
+            for (int c = 0; c < C; c++) {
+                float d[4][4], t[4][4];
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) d[a][b] = p[a * rs + (size_t)b * C + c];
+                for (int a = 0; a < 4; a++) { /* along x: d B */
+                    t[a][0] = d[a][0] - d[a][2];
+                    t[a][1] = d[a][1] + d[a][2];
+                    t[a][2] = d[a][2] - d[a][1];
+                    t[a][3] = d[a][1] - d[a][3];
+                }
+                for (int j = 0; j < 4; j++) { /* along y: B^T (d B) */
+                    v[(size_t)(0 + j) * tc + c] = t[0][j] - t[2][j];
+                    v[(size_t)(4 + j) * tc + c] = t[1][j] + t[2][j];
+                    v[(size_t)(8 + j) * tc + c] = t[2][j] - t[1][j];
+                    v[(size_t)(12 + j) * tc + c] = t[1][j] - t[3][j];
+                }
+            }
+        }
+}
+
+void net_wino_output(float *out, const float *Mt, const float *sa, const float *sb, int Wo, int C, int ty0, int nty,
+                     int ntx)
+{
+    const size_t T = (size_t)nty * ntx, tc = T * C;
+    for (int r = 0; r < nty; r++)
+        for (int tx = 0; tx < ntx; tx++) {
+            const size_t tile = (size_t)r * ntx + tx;
+            const float *restrict mt = Mt + tile * C;
+            float *restrict o = out + ((size_t)2 * (ty0 + r) * Wo + 2 * tx) * C;
+            const size_t rs = (size_t)Wo * C;
+#if defined(__AVX512F__)
+            if (C % 16 == 0) { /* the same, 16 channels per vector */
+                const __m512 z = _mm512_setzero_ps();
+                for (int c = 0; c < C; c += 16) {
+                    __m512 s[4][2];
+                    for (int i = 0; i < 4; i++) {
+                        const __m512 m0 = _mm512_loadu_ps(mt + (size_t)(4 * i) * tc + c);
+                        const __m512 m1 = _mm512_loadu_ps(mt + (size_t)(4 * i + 1) * tc + c);
+                        const __m512 m2 = _mm512_loadu_ps(mt + (size_t)(4 * i + 2) * tc + c);
+                        const __m512 m3 = _mm512_loadu_ps(mt + (size_t)(4 * i + 3) * tc + c);
+                        s[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                        s[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+                    }
+                    const __m512 va = _mm512_loadu_ps(sa + c), vb = _mm512_loadu_ps(sb + c);
+                    for (int b = 0; b < 2; b++) {
+                        const __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[0][b], s[1][b]), s[2][b]);
+                        const __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[1][b], s[2][b]), s[3][b]);
+                        _mm512_storeu_ps(o + (size_t)b * C + c, _mm512_fmadd_ps(_mm512_max_ps(y0, z), va, vb));
+                        _mm512_storeu_ps(o + rs + (size_t)b * C + c, _mm512_fmadd_ps(_mm512_max_ps(y1, z), va, vb));
+                    }
+                }
+                continue;
+            }
+#endif
+            for (int c = 0; c < C; c++) {
+                float s[4][2];
+                for (int i = 0; i < 4; i++) { /* along x: M A */
+                    const float m0 = mt[(size_t)(4 * i) * tc + c], m1 = mt[(size_t)(4 * i + 1) * tc + c];
+                    const float m2 = mt[(size_t)(4 * i + 2) * tc + c], m3 = mt[(size_t)(4 * i + 3) * tc + c];
+                    s[i][0] = m0 + m1 + m2;
+                    s[i][1] = m1 - m2 - m3;
+                }
+                for (int b = 0; b < 2; b++) { /* along y, then ReLU and the BN after it */
+                    float y0 = s[0][b] + s[1][b] + s[2][b], y1 = s[1][b] - s[2][b] - s[3][b];
+                    y0 = y0 > 0 ? y0 : 0;
+                    y1 = y1 > 0 ? y1 : 0;
+                    o[(size_t)b * C + c] = y0 * sa[c] + sb[c];
+                    o[rs + (size_t)b * C + c] = y1 * sa[c] + sb[c];
+                }
+            }
+        }
 }

@@ -191,6 +191,15 @@ void net_gather_s2_image(float *out, const float *in, int H, int W, int C);
 void net_head_gap_image(float *logits, const float *in, const float *w, const float *bias, float *tapsum, int H,
                         int W, int C, int K);
 
+/* Winograd F(2x2,3x3) for a valid 3x3 conv with even output size (net_infer.c):
+ * U (16,Ci,Co) from w (3,3,Ci,Co); V (16,T,C) = transformed 4x4 input blocks
+ * of tile rows ty0.. (nty rows of ntx tiles, T = nty*ntx) of in (.,W,C);
+ * out (.,Wo,C) 2x2 output blocks = ReLU(inverse transform of Mt (16,T,C)) * sa + sb. */
+void net_wino_weights(float *U, const float *w, int Ci, int Co);
+void net_wino_input(float *V, const float *in, int W, int C, int ty0, int nty, int ntx);
+void net_wino_output(float *out, const float *Mt, const float *sa, const float *sb, int Wo, int C, int ty0, int nty,
+                     int ntx);
+
 /*-*** Loss ***/
 
 /* Softmax cross-entropy with PyTorch's F.cross_entropy semantics (mean

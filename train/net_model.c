@@ -124,6 +124,9 @@ struct NetModel {
     double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
     float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight, max_batch) */
     uint16_t *h_B; /* (3,3,Ca/2,Cb,2) conv B weights as bf16 pairs (eval mode, bf16) */
+    int wino_rows; /* eval mode: conv B by Winograd, this many tile rows at a time (0 = direct) */
+    float *wU;     /* (16,Ca,Cb) conv B's Winograd weights */
+    uint16_t *wUh; /* the same as bf16 pairs */
 };
 
 /*-*** Config ***/
@@ -276,6 +279,8 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
     /* eval-mode folded weights (infer_fold) */
     TAKE(m->h_B, uint16_t, (size_t)9 * m->Ca * m->Cb);
+    TAKE(m->wU, float, (size_t)16 * m->Ca * m->Cb);
+    TAKE(m->wUh, uint16_t, (size_t)16 * m->Ca * m->Cb);
     for (int i = 0; i < m->n_modules; i++) {
         NetModule *d = &m->mod[i];
         const size_t w1 = (size_t)d->cin * d->cout, w2 = (size_t)d->cout * d->cout;
@@ -352,6 +357,16 @@ EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoErr
     for (int i = 0; i < m->n_modules; i++) m->infer_ok &= m->mod[i].cout % 16 == 0;
     build_tensors(m);
     m->s_elems = scratch_elems(m);
+    /* Winograd for conv B needs an even output size; a chunk of tile rows
+     * takes V + its bf16 copy (24*T*Ca floats) in one scratch slice and the
+     * products (16*T*Cb) in another. 3 rows (66 tiles at 44x44: 270 KB
+     * each) stay in L2. */
+    if (m->H2 % 2 == 0 && m->W2 % 2 == 0) {
+        const size_t s_img = m->s_elems / (size_t)max_batch, ntx = (size_t)m->W2 / 2;
+        const size_t cmx = (size_t)(m->Ca > m->Cb ? m->Ca : m->Cb);
+        for (int r = 3 < m->H2 / 2 ? 3 : m->H2 / 2; r >= 1 && !m->wino_rows; r--)
+            if ((size_t)24 * r * ntx * cmx <= s_img) m->wino_rows = r;
+    }
     size_t bytes = plan_arena(m, NULL);
     m->params = calloc(m->n_params, sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
@@ -479,7 +494,12 @@ static void infer_fold(NetModel *m, int bf16)
 {
     bn_eval_map(m, m->bnA, m->tbnAg, m->tbnAb);
     bn_eval_map(m, m->bnB, m->tbnBg, m->tbnBb);
-    if (bf16) net_pack_bf16(m->h_B, P(m, m->tB), 9, m->Ca, m->Cb);
+    if (m->wino_rows) {
+        net_wino_weights(m->wU, P(m, m->tB), m->Ca, m->Cb);
+        if (bf16) net_pack_bf16(m->wUh, m->wU, 16, m->Ca, m->Cb);
+    } else if (bf16) {
+        net_pack_bf16(m->h_B, P(m, m->tB), 9, m->Ca, m->Cb);
+    }
     for (int i = 0; i < m->n_modules; i++) {
         NetModule *d = &m->mod[i];
         bn_eval_map(m, d->bn1, d->t_bn1g, d->t_bn1b);
@@ -504,6 +524,34 @@ static void infer_fold(NetModel *m, int bf16)
         if ((m)->profile) (pf)[sec] += now_s() - ip_t0_;         \
     } while (0)
 
+/* Conv B (then ReLU, BN B) of image n by Winograd F(2x2,3x3), wino_rows
+ * tile rows at a time: input transform, 16 GEMMs (tiles x Ca) x (Ca x Cb),
+ * output transform with the epilogue. a (H1,W1,Ca) -> b (H2,W2,Cb). */
+static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, int bf16)
+{
+    const size_t s_img = m->s_elems / (size_t)m->max_batch;
+    const int ntx = m->W2 / 2, nty = m->H2 / 2, Ca = m->Ca, Cb = m->Cb;
+    float *V = m->S[0] + n * s_img, *Mt = m->S[3] + n * s_img;
+    static const int off0[1] = {0};
+    const NetEpilogue plain = {.wf = 1, .wv = 1};
+    for (int ty0 = 0; ty0 < nty; ty0 += m->wino_rows) {
+        const int nr = nty - ty0 < m->wino_rows ? nty - ty0 : m->wino_rows, T = nr * ntx;
+        net_wino_input(V, a, m->W1, Ca, ty0, nr, ntx);
+        if (bf16) {
+            uint16_t *Vh = (uint16_t *)(void *)(V + (size_t)16 * T * Ca);
+            net_to_bf16(Vh, V, (size_t)16 * T * Ca);
+            for (int e = 0; e < 16; e++)
+                net_iconv_bf16(Mt + (size_t)e * T * Cb, Vh + (size_t)e * T * Ca, m->wUh + (size_t)e * Ca * Cb, off0, 1,
+                               T, Ca, Cb, &plain);
+        } else {
+            for (int e = 0; e < 16; e++)
+                net_iconv_f32(Mt + (size_t)e * T * Cb, V + (size_t)e * T * Ca, m->wU + (size_t)e * Ca * Cb, off0, 1,
+                              T, Ca, Cb, &plain);
+        }
+        net_wino_output(b, Mt, m->bn[m->bnB].a, m->bn[m->bnB].b, m->W2, Cb, ty0, nr, ntx);
+    }
+}
+
 /* Image n of the batch through the whole network on the calling thread. Its
  * tensors are image n's slices of the batch arena (the layer path's
  * buffers), so any number of threads can run images at once. bf16 tensors
@@ -526,7 +574,9 @@ static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf
     float *b = m->b_bn + n * hw2 * m->Cb;
     const int MB = (int)hw1 - 2 * m->W1 - 2;
     IPROF(m, pf, PF_CONV_B, {
-        if (bf16) {
+        if (m->wino_rows) {
+            infer_conv_b_winograd(m, a, b, n, bf16);
+        } else if (bf16) {
             uint16_t *ah = (uint16_t *)(void *)(m->a_bn + n * hw1 * m->Ca);
             net_to_bf16(ah, a, hw1 * m->Ca);
             net_iconv_bf16(b, ah, m->h_B, offB, 9, MB, m->Ca, m->Cb, &epB);
