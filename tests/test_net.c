@@ -854,7 +854,7 @@ START_TEST(infer_matches_layers_odd_shapes)
 {
     NetConfig cfg;
     net_config_default(&cfg);
-    cfg.input_h = 20; /* conv B output 16x20: Winograd */
+    cfg.input_h = 20; /* conv B output 16x20: Winograd F(4x4,3x3) in fp32, F(2x2,3x3) in bf16 */
     cfg.input_w = 24;
     cfg.stem_width[0] = 16;
     cfg.stem_width[1] = 48;
@@ -863,6 +863,9 @@ START_TEST(infer_matches_layers_odd_shapes)
     cfg.n_classes = 3;
     check_infer_modes(&cfg, 3, 11, 1e-5, 2e-2);
     cfg.n_modules = 1;
+    cfg.input_h = 22; /* 18x14: F(2x2,3x3) in both */
+    cfg.input_w = 16;
+    check_infer_modes(&cfg, 2, 13, 1e-5, 2e-2);
     cfg.input_h = 21; /* 17x15: the implicit GEMM */
     cfg.input_w = 19;
     check_infer_modes(&cfg, 1, 12, 1e-5, 2e-2);

@@ -200,6 +200,13 @@ void net_wino_input(float *V, const float *in, int W, int C, int ty0, int nty, i
 void net_wino_output(float *out, const float *Mt, const float *sa, const float *sb, int Wo, int C, int ty0, int nty,
                      int ntx);
 
+/* The same for F(4x4,3x3): U (36,Ci,Co), V and Mt (36,T,C), 4x4 output
+ * blocks (output size a multiple of 4); C % 16 == 0. */
+void net_wino4_weights(float *U, const float *w, int Ci, int Co);
+void net_wino4_input(float *V, const float *in, int W, int C, int ty0, int nty, int ntx);
+void net_wino4_output(float *out, const float *Mt, const float *sa, const float *sb, int Wo, int C, int ty0, int nty,
+                      int ntx);
+
 /*-*** Loss ***/
 
 /* Softmax cross-entropy with PyTorch's F.cross_entropy semantics (mean

@@ -124,9 +124,10 @@ struct NetModel {
     double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
     float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight, max_batch) */
     uint16_t *h_B; /* (3,3,Ca/2,Cb,2) conv B weights as bf16 pairs (eval mode, bf16) */
-    int wino_rows; /* eval mode: conv B by Winograd, this many tile rows at a time (0 = direct) */
-    float *wU;     /* (16,Ca,Cb) conv B's Winograd weights */
-    uint16_t *wUh; /* the same as bf16 pairs */
+    int wino_rows;  /* eval mode: conv B by Winograd F(2x2,3x3), this many tile rows at a time (0 = direct) */
+    int wino4_rows; /* the same for F(4x4,3x3) (fp32 mode only; 0 = not possible) */
+    float *wU;      /* (16 or 36,Ca,Cb) conv B's Winograd weights of the last fold */
+    uint16_t *wUh;  /* (16,Ca/2,Cb,2) the F(2x2,3x3) ones as bf16 pairs */
 };
 
 /*-*** Config ***/
@@ -279,7 +280,7 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
     /* eval-mode folded weights (infer_fold) */
     TAKE(m->h_B, uint16_t, (size_t)9 * m->Ca * m->Cb);
-    TAKE(m->wU, float, (size_t)16 * m->Ca * m->Cb);
+    TAKE(m->wU, float, (size_t)36 * m->Ca * m->Cb);
     TAKE(m->wUh, uint16_t, (size_t)16 * m->Ca * m->Cb);
     for (int i = 0; i < m->n_modules; i++) {
         NetModule *d = &m->mod[i];
@@ -361,12 +362,15 @@ EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoErr
      * takes V + its bf16 copy (24*T*Ca floats) in one scratch slice and the
      * products (16*T*Cb) in another. 3 rows (66 tiles at 44x44: 270 KB
      * each) stay in L2. */
-    if (m->H2 % 2 == 0 && m->W2 % 2 == 0) {
-        const size_t s_img = m->s_elems / (size_t)max_batch, ntx = (size_t)m->W2 / 2;
-        const size_t cmx = (size_t)(m->Ca > m->Cb ? m->Ca : m->Cb);
+    const size_t s_img = m->s_elems / (size_t)max_batch, cmx = (size_t)(m->Ca > m->Cb ? m->Ca : m->Cb);
+    if (m->H2 % 2 == 0 && m->W2 % 2 == 0)
         for (int r = 3 < m->H2 / 2 ? 3 : m->H2 / 2; r >= 1 && !m->wino_rows; r--)
-            if ((size_t)24 * r * ntx * cmx <= s_img) m->wino_rows = r;
-    }
+            if ((size_t)24 * r * (m->W2 / 2) * cmx <= s_img) m->wino_rows = r;
+    /* F(4x4,3x3): 6 rows of 11 tiles at 44x44 = 608 KB of V and of products
+     * (L2 + L3; each of the 36 GEMMs touches only 1/36 of them). */
+    if (m->H2 % 4 == 0 && m->W2 % 4 == 0)
+        for (int r = 6 < m->H2 / 4 ? 6 : m->H2 / 4; r >= 1 && !m->wino4_rows; r--)
+            if ((size_t)36 * r * (m->W2 / 4) * cmx <= s_img) m->wino4_rows = r;
     size_t bytes = plan_arena(m, NULL);
     m->params = calloc(m->n_params, sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
@@ -494,7 +498,9 @@ static void infer_fold(NetModel *m, int bf16)
 {
     bn_eval_map(m, m->bnA, m->tbnAg, m->tbnAb);
     bn_eval_map(m, m->bnB, m->tbnBg, m->tbnBb);
-    if (m->wino_rows) {
+    if (!bf16 && m->wino4_rows) {
+        net_wino4_weights(m->wU, P(m, m->tB), m->Ca, m->Cb);
+    } else if (m->wino_rows) {
         net_wino_weights(m->wU, P(m, m->tB), m->Ca, m->Cb);
         if (bf16) net_pack_bf16(m->wUh, m->wU, 16, m->Ca, m->Cb);
     } else if (bf16) {
@@ -524,18 +530,29 @@ static void infer_fold(NetModel *m, int bf16)
         if ((m)->profile) (pf)[sec] += now_s() - ip_t0_;         \
     } while (0)
 
-/* Conv B (then ReLU, BN B) of image n by Winograd F(2x2,3x3), wino_rows
- * tile rows at a time: input transform, 16 GEMMs (tiles x Ca) x (Ca x Cb),
- * output transform with the epilogue. a (H1,W1,Ca) -> b (H2,W2,Cb). */
+/* Conv B (then ReLU, BN B) of image n by Winograd, F(4x4,3x3) in fp32 when
+ * the size allows, else F(2x2,3x3), a few tile rows at a time: input
+ * transform, 36 or 16 GEMMs (tiles x Ca) x (Ca x Cb), output transform with
+ * the epilogue. a (H1,W1,Ca) -> b (H2,W2,Cb). */
 static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, int bf16)
 {
     const size_t s_img = m->s_elems / (size_t)m->max_batch;
-    const int ntx = m->W2 / 2, nty = m->H2 / 2, Ca = m->Ca, Cb = m->Cb;
+    const int f4 = !bf16 && m->wino4_rows, tile = f4 ? 4 : 2, ne = f4 ? 36 : 16;
+    const int rows = f4 ? m->wino4_rows : m->wino_rows;
+    const int ntx = m->W2 / tile, nty = m->H2 / tile, Ca = m->Ca, Cb = m->Cb;
     float *V = m->S[0] + n * s_img, *Mt = m->S[3] + n * s_img;
     static const int off0[1] = {0};
     const NetEpilogue plain = {.wf = 1, .wv = 1};
-    for (int ty0 = 0; ty0 < nty; ty0 += m->wino_rows) {
-        const int nr = nty - ty0 < m->wino_rows ? nty - ty0 : m->wino_rows, T = nr * ntx;
+    for (int ty0 = 0; ty0 < nty; ty0 += rows) {
+        const int nr = nty - ty0 < rows ? nty - ty0 : rows, T = nr * ntx;
+        if (f4) {
+            net_wino4_input(V, a, m->W1, Ca, ty0, nr, ntx);
+            for (int e = 0; e < ne; e++)
+                net_iconv_f32(Mt + (size_t)e * T * Cb, V + (size_t)e * T * Ca, m->wU + (size_t)e * Ca * Cb, off0, 1,
+                              T, Ca, Cb, &plain);
+            net_wino4_output(b, Mt, m->bn[m->bnB].a, m->bn[m->bnB].b, m->W2, Cb, ty0, nr, ntx);
+            continue;
+        }
         net_wino_input(V, a, m->W1, Ca, ty0, nr, ntx);
         if (bf16) {
             uint16_t *Vh = (uint16_t *)(void *)(V + (size_t)16 * T * Ca);
@@ -574,7 +591,7 @@ static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf
     float *b = m->b_bn + n * hw2 * m->Cb;
     const int MB = (int)hw1 - 2 * m->W1 - 2;
     IPROF(m, pf, PF_CONV_B, {
-        if (m->wino_rows) {
+        if (m->wino_rows || (!bf16 && m->wino4_rows)) {
             infer_conv_b_winograd(m, a, b, n, bf16);
         } else if (bf16) {
             uint16_t *ah = (uint16_t *)(void *)(m->a_bn + n * hw1 * m->Ca);
