@@ -86,7 +86,7 @@ void emo_dataset_writer_abort(EmoDatasetWriter *w);
 /*-*** Reader ***/
 
 typedef struct {
-    uint64_t shuffle_seed;   /* 0 = manifest order; else a seeded random shard order */
+    uint64_t shuffle_seed;   /* 0 = manifest order; else a seeded random order of all blocks */
     int prefetch;            /* 1 = decompress ahead on a worker thread */
     int skip_corrupt;        /* 1 = skip (and count) corrupt blocks instead of failing */
 } EmoReaderOptions;

@@ -4,8 +4,8 @@
  * open() checks the manifest against every shard's index (file present,
  * size, record counts) so a stale or mixed-up directory fails before the
  * first record. Then a visit order of (shard, block) pairs is fixed: the
- * manifest's order, or with a seed a shuffled shard order with each shard's
- * blocks shuffled too. Blocks are decoded into one of two slots: with
+ * manifest's order, or with a seed one random permutation of all the blocks
+ * of all the shards (see emo_reader_plan for why not shard by shard). Blocks are decoded into one of two slots: with
  * prefetch a worker thread fills the slot the consumer is not holding, so
  * decompression overlaps the consumer's work; memory stays at two blocks. */
 #include <pthread.h>
@@ -66,16 +66,6 @@ static uint64_t emo_splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static void emo_shuffle_ints(int *a, size_t n, uint64_t *rng)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(emo_splitmix64(rng) % i);
-        int t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
-
 static EmoStatus emo_reader_open_shards(EmoDatasetReader *r, const char *dir, EmoError *err)
 {
     const EmoManifest *m = &r->m;
@@ -105,34 +95,34 @@ static EmoStatus emo_reader_open_shards(EmoDatasetReader *r, const char *dir, Em
     return EMO_OK;
 }
 
+/* The visit order: every (shard, block) pair in manifest order, or with a
+ * seed one random permutation of all of them. Shuffling shard by shard
+ * (a random shard, all its blocks, then the next) is not enough: a dataset
+ * written in input order from class folders has its shards sorted by
+ * class, and a trainer's shuffle buffer then saw one or two classes for
+ * thousands of records at a time. On FER2013 that made the model chase the
+ * latest classes (validation recall jumping between classes from epoch to
+ * epoch, 28% accuracy after 2 epochs against 45% on the training batches).
+ * Every shard is open anyway, so a global order costs only seeks. */
 static EmoStatus emo_reader_plan(EmoDatasetReader *r, EmoError *err)
 {
     const int ns = r->m.num_shards;
     r->order = malloc((r->norder ? r->norder : 1) * sizeof *r->order);
-    int *sorder = malloc((size_t)(ns ? ns : 1) * sizeof *sorder);
-    int *border = NULL;
-    uint32_t maxb = 0;
-    for (int i = 0; i < ns; i++)
-        if (emo_shard_num_blocks(r->shards[i]) > maxb) maxb = emo_shard_num_blocks(r->shards[i]);
-    border = malloc((maxb ? maxb : 1) * sizeof *border);
-    if (!r->order || !sorder || !border) {
-        free(sorder);
-        free(border);
-        return emo_error_set(err, EMO_ERR_NOMEM, "out of memory");
-    }
-    uint64_t rng = r->opt.shuffle_seed;
-    for (int i = 0; i < ns; i++) sorder[i] = i;
-    if (r->opt.shuffle_seed) emo_shuffle_ints(sorder, (size_t)ns, &rng);
+    if (!r->order) return emo_error_set(err, EMO_ERR_NOMEM, "out of memory");
     size_t k = 0;
-    for (int i = 0; i < ns; i++) {
-        int s = sorder[i];
+    for (int s = 0; s < ns; s++) {
         uint32_t nb = emo_shard_num_blocks(r->shards[s]);
-        for (uint32_t b = 0; b < nb; b++) border[b] = (int)b;
-        if (r->opt.shuffle_seed) emo_shuffle_ints(border, nb, &rng);
-        for (uint32_t b = 0; b < nb; b++) r->order[k++] = (EmoVisit){s, (uint32_t)border[b]};
+        for (uint32_t b = 0; b < nb; b++) r->order[k++] = (EmoVisit){s, b};
     }
-    free(sorder);
-    free(border);
+    if (r->opt.shuffle_seed) {
+        uint64_t rng = r->opt.shuffle_seed;
+        for (size_t i = k; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(emo_splitmix64(&rng) % i);
+            EmoVisit t = r->order[i - 1];
+            r->order[i - 1] = r->order[j];
+            r->order[j] = t;
+        }
+    }
     return EMO_OK;
 }
 
