@@ -169,6 +169,7 @@ valgrind:
 FUZZ_SECONDS ?= 30
 fuzzers: $(FUZZERS)
 fuzz:
+	@sh scripts/deps.sh --fuzz
 	$(MAKE) CC=clang BUILD=build-fuzz OMP=0 FUZZ=1 fuzzers
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 

@@ -300,8 +300,15 @@ EmoStatus ingest_csv_next(IngestCsv *c, IngestItem *it, EmoError *err)
             }
             line = c->line;
             size_t i = 0;
-            while (line[i] == ' ' || line[i] == '\t') i++;
-            if (!line[i]) continue; /* blank lines (a trailing newline) are not rows */
+            while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+            if (i == len) continue; /* blank lines (a trailing newline) are not rows */
+            /* Compared with len, not by a NUL: a line that starts with NUL
+             * bytes is not blank (fuzz_csv: it was skipped, a row lost). */
+            if (memchr(line, 0, len)) {
+                EmoStatus s = ingest_item_reject(it, c->name, row, INGEST_REJ_BAD_CSV_ROW,
+                                                 "%s: line %lld: holds a NUL byte", c->name, (long long)row);
+                return s == EMO_OK ? EMO_OK : emo_error_set(err, s, "out of memory");
+            }
         }
         char *f[CSV_MAX_FIELDS];
         int n = split_fields(line, f, CSV_MAX_FIELDS);

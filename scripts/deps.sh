@@ -4,15 +4,18 @@
 #   scripts/deps.sh --check   only report; exit 1 if something is missing
 #   scripts/deps.sh --extra   also the reference tools (PyTorch, OpenCV) used by
 #                             make bench and make compare-opencv
+#   scripts/deps.sh --fuzz    also clang and its libFuzzer runtime (make fuzz)
 set -u
 BUILD_PKGS="gcc make pkg-config libpng-dev libjpeg62-turbo-dev libzstd-dev check libsubunit-dev \
 libjansson-dev libxxhash-dev libxml2-dev libcurl4-openssl-dev libopenblas-openmp-dev opencv-data \
 zstd python3 gnuplot-nox"
+FUZZ_PKGS="clang libclang-rt-14-dev"
 EXTRA_PKGS="python3-torch python3-opencv libturbojpeg0-dev clang libclang-rt-14-dev valgrind chromium"
 
 mode=${1:-install}
 want=$BUILD_PKGS
 [ "$mode" = "--extra" ] && want="$BUILD_PKGS $EXTRA_PKGS"
+[ "$mode" = "--fuzz" ] && want="$BUILD_PKGS $FUZZ_PKGS"
 
 missing=""
 for p in $want; do
