@@ -1,9 +1,10 @@
-/* train_draw.h: boxes and text on 8-bit images, with a built-in 5x7 font.
+/* train_draw.h: boxes and text on 8-bit images.
  *
  * Enough drawing for the confusion-matrix heat map and emopredict's
  * --annotate: filled and outlined rectangles clipped to the image, and
- * text in a tiny bitmap font (digits, a-z, and . % - : / ( ) = _ ? + space;
- * capitals are drawn as small letters, anything else as a hollow box).
+ * text in the project's 5x7 bitmap font (formats/emo_font.h: digits, a-z,
+ * . % - : / ( ) = _ ? + space; capitals drawn as small letters, anything
+ * else as '?').
  * Glyphs are 5x7 pixels in a 6x8 cell, magnified by an integer `scale`.
  * Colors are RGB; on a gray image their BT.601 luma is drawn. */
 #ifndef TRAIN_DRAW_H
