@@ -193,6 +193,8 @@ install: all
 	install -m 644 $(ALL_LIBS) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(HDRS) $(DESTDIR)$(PREFIX)/include/emo/
 	@if [ -d man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	@# the pretrained model, where emopredict looks for it by default
+	@if [ -f models/fer2013.emomodel ]; then install -d $(DESTDIR)$(PREFIX)/share/emo && install -m 644 models/fer2013.emomodel $(DESTDIR)$(PREFIX)/share/emo/; fi
 
 clean:
 	rm -rf build build-asan
