@@ -326,7 +326,7 @@ static void dw_pixel(float *o, const float *in, const float *w, int H, int W, in
  * sums (one per kernel row) so consecutive FMAs do not wait on each other.
  * STORE(ptr, vector) writes 16 outputs. */
 #define DW_IMAGE_BODY(STORE)                                                                                     \
-    for (int y = 0; y < H; y++) {                                                                                \
+    for (int y = y0; y < y1; y++) {                                                                              \
         const int top = y > 0, bot = y + 1 < H;                                                                  \
         for (int c0 = 0; c0 < C; c0 += 16) {                                                                     \
             __m512 wv[9];                                                                                        \
@@ -369,7 +369,7 @@ static void dw_pixel(float *o, const float *in, const float *w, int H, int W, in
 #define DW_STORE_F32(p, v) _mm512_storeu_ps((p), (v))
 #endif
 
-void net_dw3x3_image(float *out, const float *in, const float *w, int H, int W, int C)
+void net_dw3x3_image(float *out, const float *in, const float *w, int H, int W, int C, int y0, int y1)
 {
 #if defined(__AVX512F__)
     if (C % 16 == 0) {
@@ -377,21 +377,22 @@ void net_dw3x3_image(float *out, const float *in, const float *w, int H, int W, 
         return;
     }
 #endif
-    for (int y = 0; y < H; y++)
+    for (int y = y0; y < y1; y++)
         for (int x = 0; x < W; x++) dw_pixel(out + ((size_t)y * W + x) * C, in, w, H, W, C, y, x);
 }
 
 #if NET_X86
 #define DW_STORE_BF16(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (__m256i)_mm512_cvtneps_pbh(v))
 
-TGT_BF16 void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C)
+TGT_BF16 void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C, int y0,
+                                   int y1)
 {
     DW_IMAGE_BODY(DW_STORE_BF16)
 }
 #else
-void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C)
+void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C, int y0, int y1)
 {
-    (void)out, (void)in, (void)w, (void)H, (void)W, (void)C; /* never called */
+    (void)out, (void)in, (void)w, (void)H, (void)W, (void)C, (void)y0, (void)y1; /* never called */
 }
 #endif
 

@@ -173,10 +173,11 @@ void net_pack_bf16(uint16_t *dst, const float *w, int nt, int K, int N);
 /* dst = bf16(src), round to nearest even (the vector path needs net_cpu_has_bf16()). */
 void net_to_bf16(uint16_t *dst, const float *src, size_t n);
 
-/* Depthwise 3x3, padding 1. out, in (H,W,C); w (3,3,C). The bf16 version
- * stores its fp32 sums rounded to bf16 (needs net_cpu_has_bf16() and C % 16 == 0). */
-void net_dw3x3_image(float *out, const float *in, const float *w, int H, int W, int C);
-void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C);
+/* Depthwise 3x3, padding 1, output rows y0..y1-1. out, in (H,W,C); w (3,3,C).
+ * The bf16 version stores its fp32 sums rounded to bf16 (needs
+ * net_cpu_has_bf16() and C % 16 == 0). */
+void net_dw3x3_image(float *out, const float *in, const float *w, int H, int W, int C, int y0, int y1);
+void net_dw3x3_image_bf16(uint16_t *out, const float *in, const float *w, int H, int W, int C, int y0, int y1);
 
 /* Conv 3x3 valid, one input channel, then ReLU, then the affine map sa, sb
  * (Co) of the batch norm that follows. out (H-2,W-2,Co); in (H,W); w (3,3,Co). */

@@ -530,11 +530,63 @@ static void infer_fold(NetModel *m, int bf16)
         if ((m)->profile) (pf)[sec] += now_s() - ip_t0_;         \
     } while (0)
 
+/* A batch smaller than the thread count runs its images one after the other
+ * with each layer's rows split over the threads instead ("par"): whole
+ * rows of the NetEpilogue grid per chunk, so that each chunk's row mapping
+ * starts at a row; 4 chunks per thread, dynamic, as the GEMM blocks of the
+ * training path. */
+static int par_chunks(int rows)
+{
+#ifdef _OPENMP
+    const int n = 4 * omp_get_max_threads();
+#else
+    const int n = 1;
+#endif
+    return rows < n ? rows : n;
+}
+
+static void iconv(float *out, const void *A, const void *Wt, const int *off, int nt, int M, int K, int N,
+                  const NetEpilogue *ep, int bf16, int par)
+{
+    if (!par) {
+        if (bf16)
+            net_iconv_bf16(out, A, Wt, off, nt, M, K, N, ep);
+        else
+            net_iconv_f32(out, A, Wt, off, nt, M, K, N, ep);
+        return;
+    }
+    const int rows = (M + ep->wf - 1) / ep->wf, nch = par_chunks(rows);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < nch; j++) {
+        const int r0 = (int)((long)rows * j / nch), r1 = (int)((long)rows * (j + 1) / nch);
+        const int p0 = r0 * ep->wf, p1 = r1 * ep->wf < M ? r1 * ep->wf : M;
+        if (p1 <= p0) continue;
+        float *o = out + (size_t)r0 * ep->wv * N;
+        if (bf16)
+            net_iconv_bf16(o, (const uint16_t *)A + (size_t)p0 * K, Wt, off, nt, p1 - p0, K, N, ep);
+        else
+            net_iconv_f32(o, (const float *)A + (size_t)p0 * K, Wt, off, nt, p1 - p0, K, N, ep);
+    }
+}
+
+static void dwconv(void *out, const float *in, const float *w, int H, int W, int C, int bf16, int par)
+{
+    const int nch = par ? par_chunks(H) : 1;
+#pragma omp parallel for schedule(dynamic, 1) if (par)
+    for (int j = 0; j < nch; j++) {
+        const int y0 = (int)((long)H * j / nch), y1 = (int)((long)H * (j + 1) / nch);
+        if (bf16)
+            net_dw3x3_image_bf16(out, in, w, H, W, C, y0, y1);
+        else
+            net_dw3x3_image(out, in, w, H, W, C, y0, y1);
+    }
+}
+
 /* Conv B (then ReLU, BN B) of image n by Winograd, F(4x4,3x3) in fp32 when
  * the size allows, else F(2x2,3x3), a few tile rows at a time: input
  * transform, 36 or 16 GEMMs (tiles x Ca) x (Ca x Cb), output transform with
  * the epilogue. a (H1,W1,Ca) -> b (H2,W2,Cb). */
-static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, int bf16)
+static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, int bf16, int par)
 {
     const size_t s_img = m->s_elems / (size_t)m->max_batch;
     const int f4 = !bf16 && m->wino4_rows, tile = f4 ? 4 : 2, ne = f4 ? 36 : 16;
@@ -547,6 +599,7 @@ static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, 
         const int nr = nty - ty0 < rows ? nty - ty0 : rows, T = nr * ntx;
         if (f4) {
             net_wino4_input(V, a, m->W1, Ca, ty0, nr, ntx);
+#pragma omp parallel for schedule(dynamic, 1) if (par)
             for (int e = 0; e < ne; e++)
                 net_iconv_f32(Mt + (size_t)e * T * Cb, V + (size_t)e * T * Ca, m->wU + (size_t)e * Ca * Cb, off0, 1,
                               T, Ca, Cb, &plain);
@@ -557,10 +610,12 @@ static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, 
         if (bf16) {
             uint16_t *Vh = (uint16_t *)(void *)(V + (size_t)16 * T * Ca);
             net_to_bf16(Vh, V, (size_t)16 * T * Ca);
+#pragma omp parallel for schedule(dynamic, 1) if (par)
             for (int e = 0; e < 16; e++)
                 net_iconv_bf16(Mt + (size_t)e * T * Cb, Vh + (size_t)e * T * Ca, m->wUh + (size_t)e * Ca * Cb, off0, 1,
                                T, Ca, Cb, &plain);
         } else {
+#pragma omp parallel for schedule(dynamic, 1) if (par)
             for (int e = 0; e < 16; e++)
                 net_iconv_f32(Mt + (size_t)e * T * Cb, V + (size_t)e * T * Ca, m->wU + (size_t)e * Ca * Cb, off0, 1,
                               T, Ca, Cb, &plain);
@@ -573,7 +628,7 @@ static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, 
  * tensors are image n's slices of the batch arena (the layer path's
  * buffers), so any number of threads can run images at once. bf16 tensors
  * are stored in the float buffers (they take half the room). */
-static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf)
+static void infer_image(NetModel *m, const float *x, int n, int bf16, int par, double *pf)
 {
     const size_t hw0 = (size_t)m->H0 * m->W0, hw1 = (size_t)m->H1 * m->W1, hw2 = (size_t)m->H2 * m->W2;
     const size_t s_img = m->s_elems / (size_t)m->max_batch;
@@ -592,13 +647,13 @@ static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf
     const int MB = (int)hw1 - 2 * m->W1 - 2;
     IPROF(m, pf, PF_CONV_B, {
         if (m->wino_rows || (!bf16 && m->wino4_rows)) {
-            infer_conv_b_winograd(m, a, b, n, bf16);
+            infer_conv_b_winograd(m, a, b, n, bf16, par);
         } else if (bf16) {
             uint16_t *ah = (uint16_t *)(void *)(m->a_bn + n * hw1 * m->Ca);
             net_to_bf16(ah, a, hw1 * m->Ca);
-            net_iconv_bf16(b, ah, m->h_B, offB, 9, MB, m->Ca, m->Cb, &epB);
+            iconv(b, ah, m->h_B, offB, 9, MB, m->Ca, m->Cb, &epB, 1, par);
         } else {
-            net_iconv_f32(b, a, P(m, m->tB), offB, 9, MB, m->Ca, m->Cb, &epB);
+            iconv(b, a, P(m, m->tB), offB, 9, MB, m->Ca, m->Cb, &epB, 0, par);
         }
     });
 
@@ -617,23 +672,23 @@ static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf
         const NetEpilogue er = {.bias = d->f_br, .wf = d->Wo, .wv = d->Wo};
         if (bf16) {
             uint16_t *h1 = (uint16_t *)(void *)dw1, *h2 = (uint16_t *)(void *)dw2;
-            IPROF(m, pf, PF_DW, net_dw3x3_image_bf16(h1, cur, P(m, d->t_dw1), H, W, ci));
-            IPROF(m, pf, PF_PW, net_iconv_bf16(r1, h1, d->h_pw1, off0, 1, (int)hw, ci, co, &e1));
-            IPROF(m, pf, PF_DW, net_dw3x3_image_bf16(h2, r1, P(m, d->t_dw2), H, W, co));
-            IPROF(m, pf, PF_PW, net_iconv_bf16(pw2, h2, d->h_pw2, off0, 1, (int)hw, co, co, &e2));
+            IPROF(m, pf, PF_DW, dwconv(h1, cur, P(m, d->t_dw1), H, W, ci, 1, par));
+            IPROF(m, pf, PF_PW, iconv(r1, h1, d->h_pw1, off0, 1, (int)hw, ci, co, &e1, 1, par));
+            IPROF(m, pf, PF_DW, dwconv(h2, r1, P(m, d->t_dw2), H, W, co, 1, par));
+            IPROF(m, pf, PF_PW, iconv(pw2, h2, d->h_pw2, off0, 1, (int)hw, co, co, &e2, 1, par));
             IPROF(m, pf, PF_RES, {
                 net_gather_s2_image(g, cur, H, W, ci);
                 net_to_bf16(gh, g, hwo * ci);
-                net_iconv_bf16(res, gh, d->h_res, off0, 1, (int)hwo, ci, co, &er);
+                iconv(res, gh, d->h_res, off0, 1, (int)hwo, ci, co, &er, 1, par);
             });
         } else {
-            IPROF(m, pf, PF_DW, net_dw3x3_image(dw1, cur, P(m, d->t_dw1), H, W, ci));
-            IPROF(m, pf, PF_PW, net_iconv_f32(r1, dw1, d->f_pw1, off0, 1, (int)hw, ci, co, &e1));
-            IPROF(m, pf, PF_DW, net_dw3x3_image(dw2, r1, P(m, d->t_dw2), H, W, co));
-            IPROF(m, pf, PF_PW, net_iconv_f32(pw2, dw2, d->f_pw2, off0, 1, (int)hw, co, co, &e2));
+            IPROF(m, pf, PF_DW, dwconv(dw1, cur, P(m, d->t_dw1), H, W, ci, 0, par));
+            IPROF(m, pf, PF_PW, iconv(r1, dw1, d->f_pw1, off0, 1, (int)hw, ci, co, &e1, 0, par));
+            IPROF(m, pf, PF_DW, dwconv(dw2, r1, P(m, d->t_dw2), H, W, co, 0, par));
+            IPROF(m, pf, PF_PW, iconv(pw2, dw2, d->f_pw2, off0, 1, (int)hw, co, co, &e2, 0, par));
             IPROF(m, pf, PF_RES, {
                 net_gather_s2_image(g, cur, H, W, ci);
-                net_iconv_f32(res, g, d->f_res, off0, 1, (int)hwo, ci, co, &er);
+                iconv(res, g, d->f_res, off0, 1, (int)hwo, ci, co, &er, 0, par);
             });
         }
         IPROF(m, pf, PF_POOL, net_maxpool_add_image(out, pw2, res, H, W, co));
@@ -645,15 +700,21 @@ static void infer_image(NetModel *m, const float *x, int n, int bf16, double *pf
 }
 
 /* Images are independent here, so the batch is split into images (dynamic:
- * a core taken by another process just does fewer of them). */
+ * a core taken by another process just does fewer of them); a batch
+ * smaller than the thread count splits each image's layers instead (par). */
 static void infer_forward(NetModel *m, const float *x, int B)
 {
     const int bf16 = m->infer_mode == NET_INFER_BF16;
     PROF(m, 0, PF_BN, infer_fold(m, bf16));
-#pragma omp parallel for schedule(dynamic, 1)
+#ifdef _OPENMP
+    const int par = B < omp_get_max_threads() && !omp_in_parallel();
+#else
+    const int par = 0;
+#endif
+#pragma omp parallel for schedule(dynamic, 1) if (!par)
     for (int n = 0; n < B; n++) {
         double pf[PF_COUNT] = {0};
-        infer_image(m, x, n, bf16, pf);
+        infer_image(m, x, n, bf16, par, pf);
         if (m->profile) {
 #pragma omp critical(net_infer_profile)
             for (int k = 0; k < PF_COUNT; k++) m->pf_fwd[k] += pf[k];
