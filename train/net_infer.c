@@ -652,13 +652,10 @@ void net_wino_output(float *out, const float *Mt, const float *sa, const float *
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
 
-static inline v16f v16_load(const float *p)
-{
-    v16f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void v16_store(float *p, v16f v) { memcpy(p, &v, sizeof v); }
+/* Unaligned 16-float load/store; macros, not functions: passing a 64-byte
+ * vector by value changes the ABI without AVX-512 (-Wpsabi). */
+#define V16_LOAD(v, p) memcpy(&(v), (p), sizeof(v16f))
+#define V16_STORE(p, v) memcpy((p), &(v), sizeof(v16f))
 
 void net_wino4_weights(float *U, const float *w, int Ci, int Co)
 {
@@ -717,13 +714,13 @@ void net_wino4_input(float *V, const float *in, int W, int C, int ty0, int nty, 
             for (int c = 0; c < C; c += 16) {
                 v16f d[6], t[6][6], col[6], o[6];
                 for (int a = 0; a < 6; a++) { /* rows: d B */
-                    for (int b = 0; b < 6; b++) d[b] = v16_load(p + a * rs + (size_t)b * C + c);
+                    for (int b = 0; b < 6; b++) V16_LOAD(d[b], p + a * rs + (size_t)b * C + c);
                     wino4_bt(t[a], d);
                 }
                 for (int j = 0; j < 6; j++) { /* columns: B^T (d B) */
                     for (int a = 0; a < 6; a++) col[a] = t[a][j];
                     wino4_bt(o, col);
-                    for (int i = 0; i < 6; i++) v16_store(v + (size_t)(6 * i + j) * tc + c, o[i]);
+                    for (int i = 0; i < 6; i++) V16_STORE(v + (size_t)(6 * i + j) * tc + c, o[i]);
                 }
             }
         }
@@ -742,16 +739,18 @@ void net_wino4_output(float *out, const float *Mt, const float *sa, const float 
             for (int c = 0; c < C; c += 16) {
                 v16f m[6], s[6][4], col[6], y[4];
                 for (int i = 0; i < 6; i++) { /* along x: M A */
-                    for (int j = 0; j < 6; j++) m[j] = v16_load(mt + (size_t)(6 * i + j) * tc + c);
+                    for (int j = 0; j < 6; j++) V16_LOAD(m[j], mt + (size_t)(6 * i + j) * tc + c);
                     wino4_at(s[i], m);
                 }
-                const v16f va = v16_load(sa + c), vb = v16_load(sb + c);
+                v16f va, vb;
+                V16_LOAD(va, sa + c);
+                V16_LOAD(vb, sb + c);
                 for (int b = 0; b < 4; b++) { /* along y, then ReLU and the BN after it */
                     for (int i = 0; i < 6; i++) col[i] = s[i][b];
                     wino4_at(y, col);
                     for (int a = 0; a < 4; a++) {
-                        const v16f v = (v16f)((v16i)y[a] & (y[a] > z)); /* ReLU (C has no vector ?:) */
-                        v16_store(o + a * rs + (size_t)b * C + c, v * va + vb);
+                        const v16f v = (v16f)((v16i)y[a] & (y[a] > z)) * va + vb; /* ReLU (C has no vector ?:), BN */
+                        V16_STORE(o + a * rs + (size_t)b * C + c, v);
                     }
                 }
             }

@@ -588,6 +588,7 @@ static void dwconv(void *out, const float *in, const float *w, int H, int W, int
  * the epilogue. a (H1,W1,Ca) -> b (H2,W2,Cb). */
 static void infer_conv_b_winograd(NetModel *m, const float *a, float *b, int n, int bf16, int par)
 {
+    (void)par; /* only in OpenMP if clauses */
     const size_t s_img = m->s_elems / (size_t)m->max_batch;
     const int f4 = !bf16 && m->wino4_rows, tile = f4 ? 4 : 2, ne = f4 ? 36 : 16;
     const int rows = f4 ? m->wino4_rows : m->wino_rows;
