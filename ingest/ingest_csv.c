@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "emo_record.h"
+#include "ingest_lines.h"
 
 /* A FER2013 row is about 9 KB; 4 MB allows 1024x1024 images and still bounds
  * memory when a file has no newlines at all. */
@@ -24,56 +25,22 @@ struct IngestCsv {
     const IngestLabelMap *labels;
     int col_emotion, col_pixels, col_usage;   /* -1 if absent */
     int ncols;                                /* columns the header declared (0 if none) */
-    int64_t lineno;
-    uint64_t bytes_read, size;
-    char *line;                               /* current line buffer */
-    size_t cap;
+    IngestLines in;                           /* the current line, its number, bytes read */
+    uint64_t size;
     char *pending;                            /* a headerless file's first data line */
 };
 
-/* Reads one line into c->line (without the newline, CR stripped). Returns 1
- * on a line, 0 at EOF, -1 on read error, -2 if the line exceeded the limit
- * (the rest of it is consumed and dropped). */
-static int read_line(IngestCsv *c, size_t *len_out)
+/* Reads one line into c->in.buf (without the newline, CR stripped). Returns
+ * 1 on a line, 0 at EOF, -1 on read error, -2 if the line exceeded the
+ * limit (the rest of it is consumed and dropped). A NUL byte stays in the
+ * line; the caller rejects such a row by its number (ingest_lines.h). */
+static int read_line(IngestCsv *c, size_t *len, int *has_nul)
 {
-    /* Byte by byte rather than fgets: fgets cannot say how much it read when
-     * a line holds a NUL byte, and strlen() would then glue that line to the
-     * next one (found by fuzz_csv). A NUL stays in the line, which later
-     * fails to parse and is reported as a bad row with its number. */
-    size_t len = 0;
-    int too_long = 0, ch = EOF, any = 0;
-    while ((ch = getc_unlocked(c->fp)) != EOF) {
-        any = 1;
-        c->bytes_read++;
-        if (ch == '\n') break;
-        if (too_long) continue; /* consume the rest of an overlong line */
-        if (c->cap - len < 2) {
-            if (c->cap >= CSV_MAX_LINE) {
-                too_long = 1;
-                continue;
-            }
-            size_t nc = c->cap ? c->cap * 2 : 16384;
-            if (nc > CSV_MAX_LINE) nc = CSV_MAX_LINE;
-            char *nl = realloc(c->line, nc);
-            if (!nl) return -1;
-            c->line = nl;
-            c->cap = nc;
-        }
-        c->line[len++] = (char)ch;
-    }
-    if (ch == EOF && ferror(c->fp)) return -1;
-    if (!any) return 0;
-    if (!c->line) { /* an empty last line before any allocation */
-        c->line = malloc(16384);
-        if (!c->line) return -1;
-        c->cap = 16384;
-    }
-    c->line[len] = 0;
-    c->lineno++;
-    if (too_long) return -2;
-    if (len > 0 && c->line[len - 1] == '\r') c->line[--len] = 0;
-    *len_out = len;
-    return 1;
+    int flags = 0;
+    int r = ingest_lines_next(&c->in, len, &flags);
+    if (r == 1 && (flags & INGEST_LINE_TOO_LONG)) return -2;
+    if (has_nul) *has_nul = r == 1 && (flags & INGEST_LINE_HAS_NUL);
+    return r;
 }
 
 /* Splits a line in place into fields, honouring double quotes ("" inside a
@@ -132,11 +99,11 @@ static int is_integer(const char *s)
 static EmoStatus parse_header(IngestCsv *c, EmoError *err)
 {
     size_t len;
-    int r = read_line(c, &len);
+    int r = read_line(c, &len, NULL);
     if (r == 0) return emo_error_set(err, EMO_ERR_FORMAT, "%s: empty file", c->name);
     if (r == -1) return emo_error_set(err, EMO_ERR_IO, "%s: read error: %s", c->name, strerror(errno));
     if (r == -2) return emo_error_set(err, EMO_ERR_FORMAT, "%s: line 1 longer than %u bytes", c->name, CSV_MAX_LINE);
-    char *line = c->line;
+    char *line = c->in.buf;
     if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF)
         line += 3; /* UTF-8 BOM from spreadsheet exports */
     char *copy = strdup(line);
@@ -181,6 +148,7 @@ EmoStatus ingest_csv_open_stream(IngestCsv **out, FILE *fp, const char *name, co
         return emo_error_set(err, EMO_ERR_NOMEM, "%s: out of memory", name ? name : "csv");
     }
     c->fp = fp;
+    ingest_lines_init(&c->in, fp, CSV_MAX_LINE);
     c->labels = labels;
     EmoStatus s = parse_header(c, err);
     if (s != EMO_OK) {
@@ -287,24 +255,25 @@ EmoStatus ingest_csv_next(IngestCsv *c, IngestItem *it, EmoError *err)
             row = 1;
         } else {
             size_t len;
-            int r = read_line(c, &len);
+            int has_nul = 0;
+            int r = read_line(c, &len, &has_nul);
             if (r == 0) return EMO_ERR_EOF;
             if (r == -1) return emo_error_set(err, EMO_ERR_IO, "%s: line %lld: read error: %s", c->name,
-                                              (long long)c->lineno + 1, strerror(errno));
-            row = c->lineno;
+                                              (long long)c->in.lineno + 1, strerror(errno));
+            row = c->in.lineno;
             if (r == -2) {
                 EmoStatus s = ingest_item_reject(it, c->name, row, INGEST_REJ_BAD_CSV_ROW,
                                                  "%s: line %lld: longer than %u bytes", c->name, (long long)row,
                                                  CSV_MAX_LINE);
                 return s == EMO_OK ? EMO_OK : emo_error_set(err, s, "out of memory");
             }
-            line = c->line;
+            line = c->in.buf;
             size_t i = 0;
             while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
             if (i == len) continue; /* blank lines (a trailing newline) are not rows */
             /* Compared with len, not by a NUL: a line that starts with NUL
              * bytes is not blank (fuzz_csv: it was skipped, a row lost). */
-            if (memchr(line, 0, len)) {
+            if (has_nul) {
                 EmoStatus s = ingest_item_reject(it, c->name, row, INGEST_REJ_BAD_CSV_ROW,
                                                  "%s: line %lld: holds a NUL byte", c->name, (long long)row);
                 return s == EMO_OK ? EMO_OK : emo_error_set(err, s, "out of memory");
@@ -386,7 +355,7 @@ EmoStatus ingest_csv_next(IngestCsv *c, IngestItem *it, EmoError *err)
 
 uint64_t ingest_csv_bytes_read(const IngestCsv *c)
 {
-    return c->bytes_read;
+    return c->in.bytes_read;
 }
 
 uint64_t ingest_csv_size(const IngestCsv *c)
@@ -398,7 +367,7 @@ void ingest_csv_close(IngestCsv *c)
 {
     if (!c) return;
     if (c->own_fp && c->fp) fclose(c->fp);
-    free(c->line);
+    ingest_lines_free(&c->in);
     free(c->pending);
     free(c->name);
     free(c);

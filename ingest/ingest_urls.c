@@ -8,6 +8,7 @@
 
 #include "emo_record.h"
 #include "ingest_http.h"
+#include "ingest_lines.h"
 
 #define URLS_MAX_LINE 8192
 
@@ -16,7 +17,7 @@ struct IngestUrlList {
     int own;
     char *name;
     const IngestLabelMap *labels;
-    int64_t lineno;
+    IngestLines in;
 };
 
 EmoStatus ingest_urls_open_stream(IngestUrlList **out, FILE *fp, const char *name, const IngestLabelMap *labels,
@@ -29,6 +30,7 @@ EmoStatus ingest_urls_open_stream(IngestUrlList **out, FILE *fp, const char *nam
         return emo_error_set(err, EMO_ERR_NOMEM, "%s: out of memory", name);
     }
     u->fp = fp;
+    ingest_lines_init(&u->in, fp, URLS_MAX_LINE);
     u->labels = labels;
     *out = u;
     return EMO_OK;
@@ -56,24 +58,20 @@ static EmoStatus reject(IngestUrlList *u, IngestUrlLine *l, IngestReason r, cons
 EmoStatus ingest_urls_next(IngestUrlList *u, IngestUrlLine *l, EmoError *err)
 {
     memset(l, 0, sizeof *l);
-    char buf[URLS_MAX_LINE];
     for (;;) {
-        /* Byte by byte, not fgets + strlen: a NUL inside a line would
-         * otherwise split it in two (found by fuzz_urls). A line with a NUL
-         * is rejected as a bad line. */
-        size_t n = 0;
-        int c = EOF, nul = 0, too_long = 0;
-        while ((c = getc_unlocked(u->fp)) != EOF && c != '\n') {
-            if (c == 0) nul = 1;
-            if (n < sizeof buf - 1) buf[n++] = (char)c;
-            else too_long = 1;
-        }
-        if (c == EOF && n == 0 && !too_long) break;
-        buf[n] = 0;
-        u->lineno++;
-        l->line = u->lineno;
-        if (too_long) return reject(u, l, INGEST_REJ_BAD_LINE, "longer than 8 KB", err);
-        if (nul) return reject(u, l, INGEST_REJ_BAD_LINE, "contains a NUL byte", err);
+        /* A line with a NUL byte or over the limit is rejected as a bad
+         * line by its number, never split or merged (ingest_lines.h). */
+        size_t n;
+        int flags;
+        int r = ingest_lines_next(&u->in, &n, &flags);
+        if (r == 0) break;
+        if (r < 0)
+            return emo_error_set(err, errno == ENOMEM ? EMO_ERR_NOMEM : EMO_ERR_IO, "%s: line %lld: %s", u->name,
+                                 (long long)u->in.lineno + 1, errno == ENOMEM ? "out of memory" : strerror(errno));
+        l->line = u->in.lineno;
+        if (flags & INGEST_LINE_TOO_LONG) return reject(u, l, INGEST_REJ_BAD_LINE, "longer than 8 KB", err);
+        if (flags & INGEST_LINE_HAS_NUL) return reject(u, l, INGEST_REJ_BAD_LINE, "contains a NUL byte", err);
+        char *buf = u->in.buf;
         while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
         char *s = buf;
         while (isspace((unsigned char)*s)) s++;
@@ -124,6 +122,7 @@ void ingest_urls_close(IngestUrlList *u)
 {
     if (!u) return;
     if (u->own) fclose(u->fp);
+    ingest_lines_free(&u->in);
     free(u->name);
     free(u);
 }

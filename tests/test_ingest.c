@@ -19,6 +19,7 @@
 #include "ingest_html.h"
 #include "ingest_http.h"
 #include "ingest_labels.h"
+#include "ingest_lines.h"
 #include "ingest_phash.h"
 #include "ingest_process.h"
 #include "ingest_resize.h"
@@ -622,6 +623,47 @@ START_TEST(process_pass_through_and_rejects)
 }
 END_TEST
 
+/* The line reader under the CSV and URL-list readers: every line comes out
+ * once with its number, CR stripped, a NUL byte flagged instead of cutting
+ * the line, an overlong line consumed whole and flagged, memory bounded. */
+START_TEST(lines_numbers_nul_and_overlong)
+{
+    static const char data[] = "a\r\n\n  \n0123456789abc\r\nx\0y\n\0\nlast";
+    FILE *fp = fmemopen((void *)data, sizeof data - 1, "rb");
+    ck_assert_ptr_nonnull(fp);
+    IngestLines r;
+    ingest_lines_init(&r, fp, 8);
+    struct {
+        const char *text;
+        size_t len;
+        int flags;
+    } want[] = {{"a", 1, 0},
+                {"", 0, 0},
+                {"  ", 2, 0},
+                {"01234567", 8, INGEST_LINE_TOO_LONG},
+                {"x\0y", 3, INGEST_LINE_HAS_NUL},
+                {"\0", 1, INGEST_LINE_HAS_NUL},
+                {"last", 4, 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t len;
+        int flags;
+        ck_assert_int_eq(ingest_lines_next(&r, &len, &flags), 1);
+        ck_assert_int_eq((int)r.lineno, (int)i + 1);
+        ck_assert_uint_eq(len, want[i].len);
+        ck_assert_int_eq(flags, want[i].flags);
+        ck_assert_int_eq(memcmp(r.buf, want[i].text, len), 0);
+        ck_assert_int_eq(r.buf[len], 0);
+        ck_assert_uint_le(r.cap, 9); /* never more than max + 1 */
+    }
+    size_t len;
+    int flags;
+    ck_assert_int_eq(ingest_lines_next(&r, &len, &flags), 0);
+    ck_assert_uint_eq(r.bytes_read, sizeof data - 1);
+    ingest_lines_free(&r);
+    fclose(fp);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ingest");
@@ -629,6 +671,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, labels_builtin_and_map);
     tcase_add_test(tc, csv_reads_variants_and_rejects_bad_rows);
+    tcase_add_test(tc, lines_numbers_nul_and_overlong);
     tcase_add_test(tc, walk_labels_splits_and_hostile_entries);
     tcase_add_test(tc, resize_area_identity_and_upscale);
     tcase_add_test(tc, phash_matches_naive_and_is_robust);
