@@ -1264,7 +1264,15 @@ START_TEST(duplicates_do_not_grow_memory)
     long small = ingest_copies(t, emoingest, 500);
     long large = ingest_copies(t, emoingest, 15500);
     printf("duplicates_do_not_grow_memory: peak RSS %ld KB with 500 duplicates, %ld KB with 15500\n", small, large);
+#ifdef __SANITIZE_ADDRESS__
+    /* Under ASan freed memory sits in its quarantine (256 MB by default),
+     * so RSS grows with every allocation made, not with what is live: the
+     * bound is checked by the plain build (make test); here only that every
+     * duplicate is listed. */
+    printf("duplicates_do_not_grow_memory: ASan build, RSS bound not checked\n");
+#else
     ck_assert_msg(large - small < 8 * 1024, "peak RSS grew by %ld KB for 15000 more duplicates", large - small);
+#endif
     ts_rmtree(t);
     free(t);
     free(emoingest);
