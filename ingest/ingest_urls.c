@@ -72,7 +72,7 @@ EmoStatus ingest_urls_next(IngestUrlList *u, IngestUrlLine *l, EmoError *err)
         if (flags & INGEST_LINE_TOO_LONG) return reject(u, l, INGEST_REJ_BAD_LINE, "longer than 8 KB", err);
         if (flags & INGEST_LINE_HAS_NUL) return reject(u, l, INGEST_REJ_BAD_LINE, "contains a NUL byte", err);
         char *buf = u->in.buf;
-        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
+        while (n && (buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
         char *s = buf;
         while (isspace((unsigned char)*s)) s++;
         if (!*s || *s == '#') continue;
@@ -107,8 +107,7 @@ EmoStatus ingest_urls_next(IngestUrlList *u, IngestUrlLine *l, EmoError *err)
         if (!l->url) return emo_error_set(err, EMO_ERR_NOMEM, "out of memory");
         return EMO_OK;
     }
-    if (ferror(u->fp)) return emo_error_set(err, EMO_ERR_IO, "%s: read error", u->name);
-    return EMO_ERR_EOF;
+    return EMO_ERR_EOF; /* read errors were returned by ingest_lines_next */
 }
 
 void ingest_url_line_free(IngestUrlLine *l)
