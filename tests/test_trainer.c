@@ -246,13 +246,15 @@ END_TEST
 
 /*-*** Loader ***/
 
-/* Writes a dataset of n records whose first two pixels encode their index
- * (i & 255, i >> 8), label i % 7, except every 10th when `unlabeled`. */
-static void make_dataset(const char *dir, int n, int first, int unlabeled)
+/* Writes n records (indices first..first+n-1) whose first two pixels
+ * encode their index (i & 255, i >> 8), with label label_of(i), in blocks
+ * and shards of the given sizes. */
+static void write_dataset(const char *dir, int n, int first, int (*label_of)(int i), uint32_t per_block,
+                          uint32_t per_shard)
 {
     EmoDatasetWriterOptions o = {0};
-    o.records_per_block = 16;
-    o.records_per_shard = 64;
+    o.records_per_block = per_block;
+    o.records_per_shard = per_shard;
     EmoDatasetWriter *w;
     EmoError err;
     ck_assert_msg(emo_dataset_writer_open(&w, dir, &o, &err) == EMO_OK, "%s", err.msg);
@@ -263,7 +265,7 @@ static void make_dataset(const char *dir, int n, int first, int unlabeled)
         px[0] = (uint8_t)(i & 255);
         px[1] = (uint8_t)(i >> 8);
         EmoRecord r = {0};
-        r.label = unlabeled && i % 10 == 9 ? EMO_LABEL_NONE : i % 7;
+        r.label = label_of(i);
         r.width = 48;
         r.height = 48;
         r.channels = 1;
@@ -274,6 +276,23 @@ static void make_dataset(const char *dir, int n, int first, int unlabeled)
         ck_assert_msg(emo_dataset_writer_add(w, &r, &err) == EMO_OK, "%s", err.msg);
     }
     ck_assert_msg(emo_dataset_writer_close(w, &err) == EMO_OK, "%s", err.msg);
+}
+
+static int label_mod7(int i)
+{
+    return i % 7;
+}
+
+static int label_mod7_unlabeled(int i)
+{
+    return i % 10 == 9 ? EMO_LABEL_NONE : i % 7;
+}
+
+/* Writes a dataset of n records whose first two pixels encode their index
+ * (i & 255, i >> 8), label i % 7, except every 10th when `unlabeled`. */
+static void make_dataset(const char *dir, int n, int first, int unlabeled)
+{
+    write_dataset(dir, n, first, unlabeled ? label_mod7_unlabeled : label_mod7, 16, 64);
 }
 
 static int batch_id(const TrainBatch *b, int k)
@@ -415,31 +434,16 @@ static char *corrupt_shard(const char *dir)
  * and at most 23-28% (the balanced share is 14%). The check: at least 6.3
  * classes a batch on average, at most 340 of 1024 records of one class in
  * any 16 batches, at most 40 of 64 in a batch. */
+static int label_by_1024(int i)
+{
+    return i / 1024;
+}
+
 START_TEST(loader_mixes_classes_of_class_sorted_shards)
 {
     char *dir = ts_tempdir();
-    EmoDatasetWriterOptions o = {0};
-    o.records_per_block = 256;
-    o.records_per_shard = 2048;
-    EmoDatasetWriter *w;
+    write_dataset(dir, 7 * 1024, 0, label_by_1024, 256, 2048); /* sorted by class */
     EmoError err;
-    ck_assert_msg(emo_dataset_writer_open(&w, dir, &o, &err) == EMO_OK, "%s", err.msg);
-    uint8_t px[48 * 48];
-    for (int i = 0; i < 7 * 1024; i++) {
-        for (int p = 0; p < 48 * 48; p++) px[p] = (uint8_t)(p * 13 + i);
-        px[0] = (uint8_t)(i & 255);
-        px[1] = (uint8_t)(i >> 8);
-        EmoRecord r = {0};
-        r.label = i / 1024; /* sorted by class */
-        r.width = r.height = 48;
-        r.channels = 1;
-        r.source = r.params = "";
-        r.source_row = i;
-        r.pixels = px;
-        ck_assert_msg(emo_dataset_writer_add(w, &r, &err) == EMO_OK, "%s", err.msg);
-    }
-    ck_assert_msg(emo_dataset_writer_close(w, &err) == EMO_OK, "%s", err.msg);
-
     const char *dirs[] = {dir};
     TrainLoaderOptions lo = {0};
     lo.dirs = dirs;
