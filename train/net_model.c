@@ -103,6 +103,7 @@ struct NetModel {
     double pf_fwd[PF_COUNT], pf_bwd[PF_COUNT];
     int max_batch, B, last_train;
     NetInferMode infer_mode;     /* how eval-mode forwards run (net_set_infer_mode) */
+    float bn_momentum;           /* running-statistics update of train-mode forwards */
     int infer_ok;                /* the per-image kernels fit this config (widths % 16 == 0) */
     /* dims: input (H0,W0,1) -> A (H1,W1,Ca) -> B (H2,W2,Cb) -> modules -> G input (Hg,Wg,Cg) -> K */
     int H0, W0, Ca, H1, W1, Cb, H2, W2, Hg, Wg, Cg, K;
@@ -361,6 +362,7 @@ EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoErr
     m->Wg = W;
     m->Cg = C;
     m->infer_mode = NET_INFER_FP32;
+    m->bn_momentum = NET_BN_MOMENTUM;
     m->infer_ok = m->Ca % 16 == 0 && m->Cb % 16 == 0;
     for (int i = 0; i < m->n_modules; i++) m->infer_ok &= m->mod[i].cout % 16 == 0;
     build_tensors(m);
@@ -446,7 +448,7 @@ static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float 
     NetBN *bn = &m->bn[bi];
     if (train)
         net_bn_forward_train(out, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
-                             P(m, tb), R, bn->C, NET_BN_MOMENTUM, NET_BN_EPS, relu, m->red);
+                             P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, relu, m->red);
     else
         net_bn_forward_eval(out, in, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), R, bn->C,
                             NET_BN_EPS, relu, m->red);
@@ -459,7 +461,7 @@ static void bn_affine(NetModel *m, int bi, int tg, int tb, const float *in, size
     NetBN *bn = &m->bn[bi];
     if (train)
         net_bn_stats_train(bn->a, bn->b, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
-                           P(m, tb), R, bn->C, NET_BN_MOMENTUM, NET_BN_EPS, m->red);
+                           P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, m->red);
     else
         net_bn_affine_eval(bn->a, bn->b, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), bn->C,
                            NET_BN_EPS);
@@ -744,6 +746,9 @@ EmoStatus net_set_infer_mode(NetModel *m, NetInferMode mode, EmoError *err)
 }
 
 NetInferMode net_infer_mode(const NetModel *m) { return m->infer_mode; }
+
+void net_set_bn_momentum(NetModel *m, float momentum) { m->bn_momentum = momentum; }
+float net_bn_momentum(const NetModel *m) { return m->bn_momentum; }
 
 static const char *const infer_names[] = {"fp32", "bf16", "layers"};
 

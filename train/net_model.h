@@ -96,6 +96,13 @@ NetInferMode net_infer_mode(const NetModel *m);
 const char *net_infer_mode_name(NetInferMode mode);
 int net_infer_mode_parse(const char *s, NetInferMode *mode);
 
+/* The running-statistics update r = (1-mom)*r + mom*stat of train-mode
+ * forwards (default NET_BN_MOMENTUM). Setting 1/(k+1) before the k-th of a
+ * series of batches (k from 0) makes the running statistics the plain
+ * average over the series: train_bn_recalibrate does that. */
+void net_set_bn_momentum(NetModel *m, float momentum);
+float net_bn_momentum(const NetModel *m);
+
 /* Loss options (see net_xent_forward_backward in net_layers.h). */
 typedef struct {
     const float *class_weights; /* (n_classes) or NULL for all 1 */

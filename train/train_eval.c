@@ -60,20 +60,31 @@ EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMet
 
 EmoStatus train_bn_recalibrate(NetModel *m, TrainLoader *l, uint64_t epoch, int batches, EmoError *err)
 {
+    /* Momentum 1/(k+1) on the k-th batch: the running statistics end as the
+     * plain average over all `batches` batches, every batch weighted alike
+     * ("precise BN"). An exponential average with the training momentum
+     * (0.1) kept only the last ~20 batches (~1,300 faces): per-class
+     * validation recall then moved by up to 20 points between epochs at
+     * learning rates too small to change the weights much. */
+    const float train_momentum = net_bn_momentum(m);
+    EmoStatus st = EMO_OK;
     int done = 0;
     while (done < batches) {
-        EMO_RETURN_IF_ERR(train_loader_start(l, epoch++, 0, err));
+        if ((st = train_loader_start(l, epoch++, 0, err)) != EMO_OK) break;
         TrainBatch b;
-        EmoStatus st;
         int got = 0;
+        st = EMO_OK;
         while (done < batches && (st = train_loader_next(l, &b, err)) == EMO_OK) {
+            net_set_bn_momentum(m, 1.0f / (float)(done + 1));
             net_forward(m, b.x, b.count, 1);
             done++;
             got++;
         }
         train_loader_stop(l);
-        if (done < batches && st != EMO_ERR_EOF) return st;
+        if (done < batches && st != EMO_ERR_EOF) break;
+        st = EMO_OK;
         if (got == 0) break; /* nothing to read: leave the statistics as they are */
     }
-    return EMO_OK;
+    net_set_bn_momentum(m, train_momentum);
+    return st;
 }

@@ -30,8 +30,9 @@ EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMet
  * Why: the running averages kept during training mix statistics of many
  * past weights; at high learning rates they lag the final weights enough
  * to cost validation accuracy (measured on FER2013 at epoch 6: 37.6% with
- * the running averages, 50.4% after this). With momentum 0.1, 50 batches
- * leave 0.5% of the old values. */
+ * the running averages, 50.4% after this). The result is the plain
+ * average of the batches' statistics (momentum 1/(k+1)), so the old values
+ * are gone after the first batch and no batch counts more than another. */
 EmoStatus train_bn_recalibrate(NetModel *m, TrainLoader *l, uint64_t epoch, int batches, EmoError *err);
 
 #endif /* TRAIN_EVAL_H */
