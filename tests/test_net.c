@@ -422,7 +422,7 @@ static void layer_free(Layer *L)
 START_TEST(grad_conv3x3c1)
 {
     uint64_t s = 11;
-    const int B = 2, H = 7, W = 6, Co = 5;
+    const int B = 2, H = 7, W = 6, Co = 21; /* 16 channels in the register kernel, 5 in the tail */
     const size_t nin = (size_t)B * H * W, nout = (size_t)B * (H - 2) * (W - 2) * Co;
     Layer L = layer_new(B, H, W, 1, Co, nin, 9 * Co, nout, &s);
     float *dw = calloc(9 * Co, sizeof *dw), *dw2 = calloc(9 * Co, sizeof *dw2), *masked = malloc(nout * sizeof *masked);
@@ -542,7 +542,7 @@ END_TEST
 START_TEST(grad_dwconv)
 {
     uint64_t s = 14;
-    const int B = 2, H = 5, W = 6, C = 3;
+    const int B = 2, H = 5, W = 6, C = 19; /* 16 channels in the register kernel, 3 in the tail */
     const size_t n = (size_t)B * H * W * C;
     Layer L = layer_new(B, H, W, C, C, n, 9 * C, n, &s);
     float *dw = calloc(9 * C, sizeof *dw), *dx = malloc(n * sizeof *dx), *acc = malloc(n * sizeof *acc);

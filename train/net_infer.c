@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "net_layers.h"
+#include "net_util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -649,13 +650,6 @@ void net_wino_output(float *out, const float *Mt, const float *sa, const float *
  * Element e = 6*i + j. The transforms use GCC vector extensions over 16
  * channels (C % 16 == 0, as for every width the per-image path takes). */
 
-typedef float v16f __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-
-/* Unaligned 16-float load/store; macros, not functions: passing a 64-byte
- * vector by value changes the ABI without AVX-512 (-Wpsabi). */
-#define V16_LOAD(v, p) memcpy(&(v), (p), sizeof(v16f))
-#define V16_STORE(p, v) memcpy((p), &(v), sizeof(v16f))
 
 void net_wino4_weights(float *U, const float *w, int Ci, int Co)
 {
