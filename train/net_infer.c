@@ -510,6 +510,39 @@ void net_conv3x3c1_image(float *out, const float *in, const float *w, const floa
         }
         return;
     }
+#else
+    if (Co % NET_VL == 0) { /* the same with the target's vector width (AVX2: 8; gcc left the C below scalar) */
+        const vnf z = {0};
+        for (int c0 = 0; c0 < Co; c0 += NET_VL) {
+            vnf w0, w1, w2, w3, w4, w5, w6, w7, w8, va, vb;
+            VN_LOAD(w0, w + c0);
+            VN_LOAD(w1, w + (size_t)Co + c0);
+            VN_LOAD(w2, w + (size_t)2 * Co + c0);
+            VN_LOAD(w3, w + (size_t)3 * Co + c0);
+            VN_LOAD(w4, w + (size_t)4 * Co + c0);
+            VN_LOAD(w5, w + (size_t)5 * Co + c0);
+            VN_LOAD(w6, w + (size_t)6 * Co + c0);
+            VN_LOAD(w7, w + (size_t)7 * Co + c0);
+            VN_LOAD(w8, w + (size_t)8 * Co + c0);
+            VN_LOAD(va, sa + c0);
+            VN_LOAD(vb, sb + c0);
+            for (int y = 0; y < Ho; y++)
+                for (int x = 0; x < Wo; x++) {
+                    const float *i0 = in + (size_t)y * W + x, *i1 = i0 + W, *i2 = i1 + W;
+                    vnf s0 = i0[0] * w0, s1 = i1[0] * w3, s2 = i2[0] * w6;
+                    s0 += i0[1] * w1;
+                    s1 += i1[1] * w4;
+                    s2 += i2[1] * w7;
+                    s0 += i0[2] * w2;
+                    s1 += i1[2] * w5;
+                    s2 += i2[2] * w8;
+                    vnf v = s0 + s1 + s2;
+                    v = (vnf)((vni)v & (v > z)) * va + vb; /* ReLU (C has no vector ?:), then BN A */
+                    VN_STORE(out + ((size_t)y * Wo + x) * Co + c0, v);
+                }
+        }
+        return;
+    }
 #endif
     for (int y = 0; y < Ho; y++)
         for (int x = 0; x < Wo; x++) {
