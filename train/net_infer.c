@@ -20,6 +20,12 @@
  * are only called after net_cpu_has_bf16() (cpuid), so the file builds and
  * runs without -march=native.
  *
+ * Which CPU: the fp32 kernels are chosen at compile time (-march=native):
+ * AVX-512 (6x64 tile, zmm), else AVX2+FMA (6x16 tile, ymm: Zen 3 and
+ * Haswell-or-later Intel), else plain C. Off AVX-512 the generic loops were
+ * 2-5x slower than the AVX2 ones (measured on a 2-core Zen 3: inference
+ * went from 204 to 431 images/s on 2 threads; PyTorch 147).
+ *
  * Shapes: one image, NHWC; P pixels, K input channels, N output channels.
  * bf16 values are stored as uint16_t (the high half of the fp32 bits,
  * rounded to nearest even). */
