@@ -415,6 +415,38 @@ START_TEST(usage_help_version)
 }
 END_TEST
 
+/* Debian 12's OpenBLAS falls back to its SSE3 kernels ("Prescott") on CPUs
+ * newer than it, at a third of the training speed; emotrain must notice and
+ * run on AVX2 or AVX-512 kernels wherever the CPU has them (net_blas.h), and
+ * must leave an OPENBLAS_CORETYPE the user set alone. */
+START_TEST(gemm_kernels_match_the_cpu)
+{
+    char *dir = ts_tempdir(), *bin = ts_bin("emotrain"), *log = emo_path_join(dir, "log.txt");
+    ck_assert_int_eq(ts_run(log, "env -u OPENBLAS_CORETYPE '%s' --version", bin), 0);
+    char *ver = ts_slurp(log, NULL);
+    const char *k = strstr(ver, "OpenBLAS kernels: ");
+    ck_assert_msg(k != NULL, "--version does not name the kernels: %s", ver);
+    k += strlen("OpenBLAS kernels: ");
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        const char *fast[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
+        int ok = 0;
+        for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++)
+            ok |= strncmp(k, fast[i], strlen(fast[i])) == 0 && k[strlen(fast[i])] == ')';
+        ck_assert_msg(ok, "an AVX2 CPU runs the GEMMs on: %s", k);
+    }
+    free(ver);
+    ck_assert_int_eq(ts_run(log, "OPENBLAS_CORETYPE=Prescott '%s' --version", bin), 0);
+    ver = ts_slurp(log, NULL);
+    ck_assert_msg(strstr(ver, "OpenBLAS kernels: Prescott)") != NULL, "the user's choice was not kept: %s", ver);
+    free(ver);
+    ts_rmtree(dir);
+    free(dir);
+    free(bin);
+    free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("emotrain");
@@ -427,6 +459,7 @@ int main(void)
     tcase_add_test(tc, corrupt_shard_is_named_or_skipped);
     tcase_add_test(tc, eval_confusion_sums_to_records);
     tcase_add_test(tc, usage_help_version);
+    tcase_add_test(tc, gemm_kernels_match_the_cpu);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_blas.h"
 #include "net_layers.h"
 #include "net_model.h"
 #include "net_optim.h"
@@ -951,6 +952,24 @@ START_TEST(memorizes_tiny_dataset)
 }
 END_TEST
 
+/* The GEMM kernel choice (net_blas.h), case by case. */
+START_TEST(blas_plan_rules)
+{
+    /* OpenBLAS fell back to SSE3 kernels: ask for the CPU's best. */
+    ck_assert_str_eq(net_blas_plan("Prescott", NET_CPU_AVX512, NULL, NULL), "SkylakeX");
+    ck_assert_str_eq(net_blas_plan("Sandybridge", NET_CPU_AVX2, NULL, ""), "Haswell");
+    ck_assert_str_eq(net_blas_plan("Prescott", NET_CPU_AVX512, "", NULL), "SkylakeX"); /* empty = unset */
+    /* Already fast kernels, an older CPU, the user's choice, valgrind: keep. */
+    ck_assert_ptr_null(net_blas_plan("SkylakeX", NET_CPU_AVX512, NULL, NULL));
+    ck_assert_ptr_null(net_blas_plan("Zen", NET_CPU_AVX2, NULL, NULL));
+    ck_assert_ptr_null(net_blas_plan("Haswell", NET_CPU_AVX512, NULL, NULL));
+    ck_assert_ptr_null(net_blas_plan("Prescott", NET_CPU_BASIC, NULL, NULL));
+    ck_assert_ptr_null(net_blas_plan("Prescott", NET_CPU_AVX512, "Prescott", NULL));
+    ck_assert_ptr_null(
+        net_blas_plan("Prescott", NET_CPU_AVX2, NULL, "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("net");
@@ -976,6 +995,7 @@ int main(void)
     tcase_add_test(inf, infer_matches_layers_default_net);
     tcase_add_test(inf, infer_matches_layers_odd_shapes);
     tcase_add_test(inf, infer_falls_back_on_other_widths);
+    tcase_add_test(inf, blas_plan_rules);
     tcase_set_timeout(inf, 120);
     suite_add_tcase(s, inf);
     TCase *learn = tcase_create("learning");

@@ -20,6 +20,7 @@
 
 #include "emo_fs.h"
 #include "net_bench.h"
+#include "net_blas.h"
 #include "net_model.h"
 #include "train_eval.h"
 #include "train_loader.h"
@@ -571,7 +572,7 @@ static int train_main(int argc, char **argv)
             break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_HELP: fputs(help_text, stdout); return 0;
-        case OPT_VERSION: printf("emotrain %s\n", EMO_VERSION); return 0;
+        case OPT_VERSION: printf("emotrain %s (OpenBLAS kernels: %s)\n", EMO_VERSION, net_blas_kernels()); return 0;
         case OPT_EVAL: eval = 1; break;
         case OPT_MODEL: model = optarg; break;
         case OPT_JSON: json_path = optarg; break;
@@ -692,7 +693,7 @@ static void bench_usage(FILE *f)
             "                 steps; inference: thread time summed over images)\n"
             "  --quiet        print only the result line\n"
             "  --help         this text\n"
-            "  --version      print the version\n");
+            "  --version      print the version and the OpenBLAS kernels in use\n");
 }
 
 /* Parses a positive int option value; returns 0 on error. */
@@ -716,7 +717,7 @@ static int bench_main(int argc, char **argv)
             bench_usage(stdout);
             return 0;
         } else if (!strcmp(a, "--version")) {
-            printf("emotrain %s\n", EMO_VERSION);
+            printf("emotrain %s (OpenBLAS kernels: %s)\n", EMO_VERSION, net_blas_kernels());
             return 0;
         } else if (!strcmp(a, "--bench")) {
             bench = 1;
@@ -752,9 +753,9 @@ static int bench_main(int argc, char **argv)
         return 1;
     }
     printf("train_img_per_s=%.1f infer_img_per_s=%.1f batch=%d threads=%d params=%zu "
-           "train_step_ms=%.1f infer_step_ms=%.1f train_gflop_per_s=%.1f infer_gflop_per_s=%.1f precision=%s\n",
+           "train_step_ms=%.1f infer_step_ms=%.1f train_gflop_per_s=%.1f infer_gflop_per_s=%.1f precision=%s blas=%s\n",
            r.train_img_per_s, r.infer_img_per_s, r.batch, r.threads, r.params, r.train_step_ms, r.infer_step_ms,
-           r.train_gflop_per_s, r.infer_gflop_per_s, net_infer_mode_name(o.infer));
+           r.train_gflop_per_s, r.infer_gflop_per_s, net_infer_mode_name(o.infer), net_blas_kernels());
     if (o.profile) printf("profile: %s\nprofile_infer: %s\n", r.profile, r.infer_profile);
     return 0;
 }
@@ -763,6 +764,7 @@ static int bench_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    net_blas_select_kernels(argv); /* may run this program again, on the right GEMM kernels */
     /* --bench anywhere selects the engine benchmark and its own options. */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--bench") == 0) return bench_main(argc, argv);
