@@ -76,5 +76,8 @@ typedef float vnf __attribute__((vector_size(NET_VL * 4)));
 typedef int32_t vni __attribute__((vector_size(NET_VL * 4)));
 #define VN_LOAD(v, p) memcpy(&(v), (p), sizeof(vnf))
 #define VN_STORE(p, v) memcpy((p), &(v), sizeof(vnf))
+/* The float x in every lane. x - 0 is x for every x (-0 included), so this
+ * folds to one broadcast; 0 + x would not (0 + -0 is +0) and costs an add. */
+#define VN_BCAST(x) ((x) - (vnf){0})
 
 #endif /* NET_UTIL_H */
