@@ -456,6 +456,12 @@ done:
 
 /*-*** Training and --eval ***/
 
+/* The version, and the GEMM kernels this CPU got (net_blas.h). */
+static void print_version(void)
+{
+    printf("emotrain %s (OpenBLAS kernels: %s)\n", EMO_VERSION, net_blas_kernels());
+}
+
 static int train_main(int argc, char **argv)
 {
     TrainOptions o;
@@ -572,7 +578,7 @@ static int train_main(int argc, char **argv)
             break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_HELP: fputs(help_text, stdout); return 0;
-        case OPT_VERSION: printf("emotrain %s (OpenBLAS kernels: %s)\n", EMO_VERSION, net_blas_kernels()); return 0;
+        case OPT_VERSION: print_version(); return 0;
         case OPT_EVAL: eval = 1; break;
         case OPT_MODEL: model = optarg; break;
         case OPT_JSON: json_path = optarg; break;
@@ -717,7 +723,7 @@ static int bench_main(int argc, char **argv)
             bench_usage(stdout);
             return 0;
         } else if (!strcmp(a, "--version")) {
-            printf("emotrain %s (OpenBLAS kernels: %s)\n", EMO_VERSION, net_blas_kernels());
+            print_version();
             return 0;
         } else if (!strcmp(a, "--bench")) {
             bench = 1;
