@@ -141,7 +141,11 @@ void net_conv3x3_forward(float *out, float *full, const float *in, const float *
     const int Ho = H - 2, Wo = W - 2;
     /* One image per block: its output rows (46*46*64 floats = 540 KB for
      * conv B) stay in L2 across the nine accumulating GEMMs; 8-image
-     * blocks went to memory nine times and were ~25% slower. */
+     * blocks went to memory nine times and were ~25% slower. Inference's
+     * register-tiled implicit GEMM (net_iconv_f32, all nine taps in one
+     * pass) was tried here and for the pointwise forward: no faster at 2
+     * threads (135.0 against 135.1 training images/s, medians of 3, Xeon
+     * AVX-512), so OpenBLAS stays. */
     const int nb = B;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < nb; j++) {
