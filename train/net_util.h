@@ -65,8 +65,8 @@ typedef int32_t v16i __attribute__((vector_size(64)));
 /* The widest vector the target has: 16 floats with AVX-512, else 8 (AVX2;
  * elsewhere the compiler splits it). Register-blocked kernels use this
  * one: nine 16-float accumulators need 18 AVX2 registers of the 16 there
- * are, and spilling them made a register-blocked depthwise weight gradient 3x slower on
- * a Zen 3 than summing into memory. */
+ * are, and spilling them made a register-blocked depthwise weight gradient
+ * 3x slower on a Zen 3 than summing into memory. */
 #if defined(__AVX512F__)
 #define NET_VL 16
 #else
