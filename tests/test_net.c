@@ -141,7 +141,7 @@ static void expect_close(const char *what, const float *got, const float *ref, s
     double scale = floor;
     for (size_t i = 0; i < n; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
     for (size_t i = 0; i < n; i++)
-        ck_assert_msg(fabs((double)got[i] - ref[i]) <= tol * scale, "%s[%zu]: got %.8g, PyTorch %.8g (scale %.3g)",
+        ck_assert_msg(fabs((double)got[i] - ref[i]) <= tol * scale, "%s[%zu]: got %.8g, reference %.8g (scale %.3g)",
                       what, i, (double)got[i], (double)ref[i], scale);
 }
 
@@ -874,6 +874,81 @@ START_TEST(infer_matches_layers_odd_shapes)
 }
 END_TEST
 
+/* Training's conv B by Winograd (forward and input gradient) against the
+ * direct GEMMs (net_set_train_winograd(m, 0)): logits, loss, every gradient
+ * and the BN statistics agree to 2e-5 of each tensor's largest value. The
+ * two must also differ somewhere (by rounding): otherwise the Winograd path
+ * did not run and the comparison proves nothing. */
+static void check_train_winograd(const NetConfig *cfg, int B, uint32_t seed, int expect_wino)
+{
+    NetModel *m;
+    EmoError err;
+    ck_assert_int_eq(net_create(&m, cfg, B, &err), EMO_OK);
+    net_init_params(m, seed);
+    fixture_params(m);
+    const size_t npix = (size_t)B * cfg->input_h * cfg->input_w, K = cfg->n_classes, np = net_param_count(m);
+    float *x = malloc(npix * sizeof *x), *logits = malloc((size_t)B * K * sizeof *logits);
+    float *grads = malloc(np * sizeof *grads), *bufs = malloc(net_buffer_count(m) * sizeof *bufs);
+    int *labels = malloc((size_t)B * sizeof *labels);
+    for (size_t i = 0; i < npix; i++) x[i] = (float)fx_u(seed + 1000, (uint32_t)i);
+    for (int i = 0; i < B; i++) labels[i] = (int)(fx_hash(seed + 2000, (uint32_t)i) % K);
+    float loss[2];
+    float *saved = malloc(net_buffer_count(m) * sizeof *saved);
+    memcpy(saved, net_buffers(m), net_buffer_count(m) * sizeof *saved);
+    double differs = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        net_set_train_winograd(m, pass == 0 ? 0 : 1); /* pass 0: direct (reference), 1: Winograd */
+        memcpy(net_buffers(m), saved, net_buffer_count(m) * sizeof *saved);
+        net_forward(m, x, B, 1);
+        ck_assert_int_eq(net_backward(m, labels, NULL, &loss[pass], &err), EMO_OK);
+        if (pass == 0) {
+            memcpy(logits, net_logits(m), (size_t)B * K * sizeof *logits);
+            memcpy(grads, net_grads(m), np * sizeof *grads);
+            memcpy(bufs, net_buffers(m), net_buffer_count(m) * sizeof *bufs);
+            continue;
+        }
+        expect_close("winograd logits", net_logits(m), logits, (size_t)B * K, 2e-5, 1e-3);
+        ck_assert_msg(fabs(loss[1] - loss[0]) <= 2e-5 * fabs(loss[0]), "loss %.8g vs direct %.8g", loss[1], loss[0]);
+        for (int i = 0; i < net_tensor_count(m); i++) {
+            const NetTensor *nt = net_tensor(m, i);
+            const float *got = nt->kind == NET_TENSOR_BUFFER ? net_buffers(m) : net_grads(m);
+            const float *ref = nt->kind == NET_TENSOR_BUFFER ? bufs : grads;
+            char what[160];
+            snprintf(what, sizeof what, "winograd %s %s", nt->kind == NET_TENSOR_BUFFER ? "buffer" : "grad", nt->name);
+            expect_close(what, got + nt->offset, ref + nt->offset, nt->numel, 2e-5, 1e-12);
+            for (size_t k = 0; k < nt->numel; k++) differs += fabs((double)got[nt->offset + k] - ref[nt->offset + k]);
+        }
+    }
+    if (expect_wino)
+        ck_assert_msg(differs > 0, "the Winograd and direct passes are bit-identical: Winograd did not run");
+    free(saved);
+    free(labels);
+    free(bufs);
+    free(grads);
+    free(logits);
+    free(x);
+    net_free(m);
+}
+
+START_TEST(train_winograd_matches_direct)
+{
+    NetConfig cfg;
+    net_config_default(&cfg);
+    check_train_winograd(&cfg, 3, 21, 1); /* 46x46 -> 44x44: both passes */
+    cfg.input_h = 21;                      /* conv B 19x17 -> 17x15: the input gradient only (framed, cropped) */
+    cfg.input_w = 19;
+    cfg.stem_width[0] = 16;
+    cfg.stem_width[1] = 48;
+    cfg.module_width[0] = 32;
+    cfg.module_width[1] = 32;
+    cfg.n_classes = 3;
+    check_train_winograd(&cfg, 2, 22, 1);
+    cfg.input_h = 20; /* 18x22 -> 16x20: both */
+    cfg.input_w = 24;
+    check_train_winograd(&cfg, 2, 23, 1);
+}
+END_TEST
+
 /* Widths the kernels do not take run the layer path in FP32 mode; BF16 is refused. */
 START_TEST(infer_falls_back_on_other_widths)
 {
@@ -995,6 +1070,7 @@ int main(void)
     tcase_add_test(inf, infer_matches_layers_default_net);
     tcase_add_test(inf, infer_matches_layers_odd_shapes);
     tcase_add_test(inf, infer_falls_back_on_other_widths);
+    tcase_add_test(inf, train_winograd_matches_direct);
     tcase_add_test(inf, blas_plan_rules);
     tcase_set_timeout(inf, 120);
     suite_add_tcase(s, inf);

@@ -817,3 +817,32 @@ void net_wino4_output(float *out, const float *Mt, const float *sa, const float 
             }
         }
 }
+
+void net_wino4_output_plain(float *out, const float *Mt, int Ho, int Wo, int C, int ty0, int nty, int ntx, int relu)
+{
+    const size_t T = (size_t)nty * ntx, tc = T * C, rs = (size_t)Wo * C;
+    const v16f z = {0};
+    for (int r = 0; r < nty; r++)
+        for (int tx = 0; tx < ntx; tx++) {
+            const size_t tile = (size_t)r * ntx + tx;
+            const float *mt = Mt + tile * C;
+            const int y0 = 4 * (ty0 + r), x0 = 4 * tx;
+            const int na = Ho - y0 < 4 ? Ho - y0 : 4, nb = Wo - x0 < 4 ? Wo - x0 : 4; /* the block's kept part */
+            float *o = out + ((size_t)y0 * Wo + x0) * C;
+            for (int c = 0; c < C; c += 16) {
+                v16f m[6], s[6][4], col[6], y[4];
+                for (int i = 0; i < 6; i++) {
+                    for (int j = 0; j < 6; j++) V16_LOAD(m[j], mt + (size_t)(6 * i + j) * tc + c);
+                    wino4_at(s[i], m);
+                }
+                for (int b = 0; b < nb; b++) {
+                    for (int i = 0; i < 6; i++) col[i] = s[i][b];
+                    wino4_at(y, col);
+                    for (int a = 0; a < na; a++) {
+                        const v16f v = relu ? (v16f)((v16i)y[a] & (y[a] > z)) : y[a];
+                        V16_STORE(o + a * rs + (size_t)b * C + c, v);
+                    }
+                }
+            }
+        }
+}

@@ -207,6 +207,34 @@ void net_wino4_weights(float *U, const float *w, int Ci, int Co);
 void net_wino4_input(float *V, const float *in, int W, int C, int ty0, int nty, int ntx);
 void net_wino4_output(float *out, const float *Mt, const float *sa, const float *sb, int Wo, int C, int ty0, int nty,
                       int ntx);
+/* The inverse transform alone (training's conv B, net_conv_wino.c): out
+ * (Ho,Wo,C) gets the 4x4 output blocks of Mt, ReLU'd if relu, and a block
+ * reaching past Ho or Wo keeps only its part inside. */
+void net_wino4_output_plain(float *out, const float *Mt, int Ho, int Wo, int C, int ty0, int nty, int ntx, int relu);
+
+/*-*** Conv B's training passes by Winograd F(4x4,3x3) (net_conv_wino.c) ***/
+
+/* out (B,H-2,W-2,Co) = [ReLU] valid 3x3 conv of in (B,H,W,Ci) with the
+ * weights U (36,Ci,Co) = net_wino4_weights(w). H-2 and W-2 multiples of 4,
+ * Ci and Co of 16. Scratch per image n: V at vbuf + n*stride and the
+ * products at mbuf + n*stride, 36 * rows * (W-2)/4 * max(Ci,Co) floats each
+ * (rows: tile rows per pass). Images run in parallel. */
+void net_conv3x3_wino_forward(float *out, const float *in, const float *U, int B, int H, int W, int Ci, int Co,
+                              int relu, float *vbuf, float *mbuf, size_t stride, int rows);
+/* wt (3,3,Co,Ci) = w (3,3,Ci,Co) turned by 180 degrees, in and out swapped:
+ * the weights whose valid conv over the zero-framed output gradient is the
+ * input gradient. */
+void net_conv3x3_flip(float *wt, const float *w, int Ci, int Co);
+/* dinp (B,H,W,Ci) = d loss / d in of the conv above (ReLU'd: relu_out
+ * (B,H-2,W-2,Co) masks dout; NULL: no ReLU), from dout (B,H-2,W-2,Co) and
+ * Ut (36,Co,Ci) = net_wino4_weights(net_conv3x3_flip(w)). Scratch per image
+ * n: the zero-framed gradient at pbuf + n*stride (net_wino_frame_elems
+ * floats), V then the products at vbuf + n*stride (2 * 36 * rows *
+ * ceil(W/4) * max(Ci,Co) floats). Ci and Co multiples of 16. */
+void net_conv3x3_wino_backward_data(float *dinp, const float *dout, const float *relu_out, const float *Ut, int B,
+                                    int H, int W, int Ci, int Co, float *pbuf, float *vbuf, size_t stride, int rows);
+/* Floats of backward_data's framed gradient for an input of H x W x Co. */
+size_t net_wino_frame_elems(int H, int W, int Co);
 
 /*-*** Loss ***/
 

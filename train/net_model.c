@@ -134,7 +134,13 @@ struct NetModel {
     uint16_t *h_B; /* (3,3,Ca/2,Cb,2) conv B weights as bf16 pairs (eval mode, bf16) */
     int wino_rows;  /* eval mode: conv B by Winograd F(2x2,3x3), this many tile rows at a time (0 = direct) */
     int wino4_rows; /* the same for F(4x4,3x3) (fp32 mode only; 0 = not possible) */
-    float *wU;      /* (16 or 36,Ca,Cb) conv B's Winograd weights of the last fold */
+    float *wU;      /* (16 or 36,Ca,Cb) conv B's Winograd weights of the last fold or train forward */
+    /* Training's conv B by Winograd F(4x4,3x3) (net_conv_wino.c): the
+     * forward takes wino4_rows tile rows at a time, the input gradient
+     * wino_bwd_rows (0 = direct GEMMs); net_set_train_winograd turns both off. */
+    int wino_train, wino_bwd_rows;
+    float *wflip;   /* (3,3,Cb,Ca) conv B's weights turned and transposed */
+    float *wUt;     /* (36,Cb,Ca) their Winograd weights */
     uint16_t *wUh;  /* (16,Ca/2,Cb,2) the F(2x2,3x3) ones as bf16 pairs */
 };
 
@@ -290,6 +296,8 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     TAKE(m->h_B, uint16_t, (size_t)9 * m->Ca * m->Cb);
     TAKE(m->wU, float, (size_t)36 * m->Ca * m->Cb);
     TAKE(m->wUh, uint16_t, (size_t)16 * m->Ca * m->Cb);
+    TAKE(m->wflip, float, (size_t)9 * m->Ca * m->Cb);
+    TAKE(m->wUt, float, (size_t)36 * m->Ca * m->Cb);
     for (int i = 0; i < m->n_modules; i++) {
         NetModule *d = &m->mod[i];
         const size_t w1 = (size_t)d->cin * d->cout, w2 = (size_t)d->cout * d->cout;
@@ -308,6 +316,9 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
 }
 
 /* The largest tensor any scratch buffer must hold (see net_backward). */
+/* The Winograd transforms take 16 channels per vector. */
+static int wino_widths_ok(const NetModel *m) { return m->Ca % 16 == 0 && m->Cb % 16 == 0; }
+
 static size_t scratch_elems(const NetModel *m)
 {
     size_t s = (size_t)m->H1 * m->W1 * (m->Ca > m->Cb ? m->Ca : m->Cb); /* conv B full rows, dA */
@@ -318,6 +329,12 @@ static size_t scratch_elems(const NetModel *m)
     }
     const size_t g = (size_t)(m->Hg + 2) * (m->Wg + 2) * (m->Cg > m->K ? m->Cg : m->K);
     s = g > s ? g : s;
+    if (wino_widths_ok(m)) { /* conv B's Winograd input gradient: the framed gradient, one tile row */
+        const size_t f = net_wino_frame_elems(m->H1, m->W1, m->Cb);
+        const size_t v = (size_t)72 * ((m->W1 + 3) / 4) * (m->Ca > m->Cb ? m->Ca : m->Cb);
+        s = f > s ? f : s;
+        s = v > s ? v : s;
+    }
     return s * (size_t)m->max_batch;
 }
 
@@ -380,6 +397,13 @@ EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoErr
     if (m->H2 % 4 == 0 && m->W2 % 4 == 0)
         for (int r = 6 < m->H2 / 4 ? 6 : m->H2 / 4; r >= 1 && !m->wino4_rows; r--)
             if ((size_t)36 * r * (m->W2 / 4) * cmx <= s_img) m->wino4_rows = r;
+    if (!wino_widths_ok(m)) m->wino4_rows = 0;
+    /* Training's input gradient of conv B: V and the products of a chunk
+     * of tile rows in one slice (4 rows of 12 tiles at 46x46: 432 KB each). */
+    if (wino_widths_ok(m))
+        for (int r = 4 < (m->H1 + 3) / 4 ? 4 : (m->H1 + 3) / 4; r >= 1 && !m->wino_bwd_rows; r--)
+            if ((size_t)72 * r * ((m->W1 + 3) / 4) * cmx <= s_img) m->wino_bwd_rows = r;
+    m->wino_train = 1;
     size_t bytes = plan_arena(m, NULL);
     m->params = calloc(m->n_params, sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
@@ -748,6 +772,7 @@ EmoStatus net_set_infer_mode(NetModel *m, NetInferMode mode, EmoError *err)
 NetInferMode net_infer_mode(const NetModel *m) { return m->infer_mode; }
 
 void net_set_bn_momentum(NetModel *m, float momentum) { m->bn_momentum = momentum; }
+void net_set_train_winograd(NetModel *m, int on) { m->wino_train = on; }
 float net_bn_momentum(const NetModel *m) { return m->bn_momentum; }
 
 static const char *const infer_names[] = {"fp32", "bf16", "layers"};
@@ -781,8 +806,15 @@ void net_forward(NetModel *m, const float *x, int B, int train)
 
     PROF(m, 0, PF_CONV_A, net_conv3x3c1_forward(m->a_conv, m->x, P(m, m->tA), B, m->H0, m->W0, m->Ca, 1));
     PROF(m, 0, PF_BN, bn_fwd(m, m->bnA, m->tbnAg, m->tbnAb, m->a_bn, m->a_conv, (size_t)B * m->H1 * m->W1, 0, train));
-    PROF(m, 0, PF_CONV_B,
-         net_conv3x3_forward(m->b_relu, m->S[0], m->a_bn, P(m, m->tB), NULL, B, m->H1, m->W1, m->Ca, m->Cb, 1));
+    PROF(m, 0, PF_CONV_B, {
+        if (m->wino_train && m->wino4_rows) {
+            net_wino4_weights(m->wU, P(m, m->tB), m->Ca, m->Cb);
+            net_conv3x3_wino_forward(m->b_relu, m->a_bn, m->wU, B, m->H1, m->W1, m->Ca, m->Cb, 1, m->S[0], m->S[3],
+                                     m->s_elems / (size_t)m->max_batch, m->wino4_rows);
+        } else {
+            net_conv3x3_forward(m->b_relu, m->S[0], m->a_bn, P(m, m->tB), NULL, B, m->H1, m->W1, m->Ca, m->Cb, 1);
+        }
+    });
     PROF(m, 0, PF_BN, bn_fwd(m, m->bnB, m->tbnBg, m->tbnBb, m->b_bn, m->b_relu, (size_t)B * m->H2 * m->W2, 0, train));
 
     const float *cur = m->b_bn;
@@ -883,9 +915,19 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
     }
     /* D = d(BN B output) */
     PROF(m, 1, PF_BN, bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2));
-    PROF(m, 1, PF_CONV_B,
-         net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1, m->Ca,
-                              m->Cb, m->red, m->wpart));
+    PROF(m, 1, PF_CONV_B, {
+        if (m->wino_train && m->wino_bwd_rows) { /* dW by GEMMs, then dA by Winograd (D is free now) */
+            net_conv3x3_backward(NULL, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1,
+                                 m->Ca, m->Cb, m->red, m->wpart);
+            net_conv3x3_flip(m->wflip, P(m, m->tB), m->Ca, m->Cb);
+            net_wino4_weights(m->wUt, m->wflip, m->Cb, m->Ca);
+            net_conv3x3_wino_backward_data(Dn, T1, m->b_relu, m->wUt, B, m->H1, m->W1, m->Ca, m->Cb, D, T2,
+                                           m->s_elems / (size_t)m->max_batch, m->wino_bwd_rows);
+        } else {
+            net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1,
+                                 m->Ca, m->Cb, m->red, m->wpart);
+        }
+    });
     PROF(m, 1, PF_BN, bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, NULL, m->a_conv, (size_t)B * m->H1 * m->W1));
     PROF(m, 1, PF_CONV_A, net_conv3x3c1_backward(G(m, m->tA), T1, m->a_conv, m->x, B, m->H0, m->W0, m->Ca, m->red));
     return EMO_OK;

@@ -102,6 +102,10 @@ int net_infer_mode_parse(const char *s, NetInferMode *mode);
  * average over the series: train_bn_recalibrate does that. */
 void net_set_bn_momentum(NetModel *m, float momentum);
 float net_bn_momentum(const NetModel *m);
+/* Conv B's training forward and input gradient by Winograd F(4x4,3x3)
+ * (on by default where the widths allow, see net_conv_wino.c); 0 runs the
+ * direct GEMMs instead (tests compare the two). */
+void net_set_train_winograd(NetModel *m, int on);
 
 /* Loss options (see net_xent_forward_backward in net_layers.h). */
 typedef struct {
