@@ -23,8 +23,7 @@ static void gemm_block(size_t n, int nb, int j, size_t *lo, size_t *hi)
     *hi = n * (size_t)(j + 1) / (size_t)nb;
 }
 
-/* dw[i] += sum_j part[j*n + i], blocks in order. */
-static void sum_wpart(float *dw, const float *part, int nb, size_t n)
+void net_sum_parts(float *dw, const float *part, int nb, size_t n)
 {
 #pragma omp parallel for schedule(guided)
     for (size_t i = 0; i < n; i++) {
@@ -145,7 +144,8 @@ void net_conv3x3_forward(float *out, float *full, const float *in, const float *
      * register-tiled implicit GEMM (net_iconv_f32, all nine taps in one
      * pass) was tried here and for the pointwise forward: no faster at 2
      * threads (135.0 against 135.1 training images/s, medians of 3, Xeon
-     * AVX-512), so OpenBLAS stays. */
+     * AVX-512), so OpenBLAS stays. Where the widths and sizes allow
+     * (the default network), conv B does not come here: net_conv_wino.c. */
     const int nb = B;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < nb; j++) {
@@ -215,7 +215,7 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
                         w + (size_t)t * Ci * Co, Co, 1.0f, dinp + base * Ci + off, Ci);
         }
     }
-    sum_wpart(dw, wpart, B, nw);
+    net_sum_parts(dw, wpart, B, nw);
     if (dbias) {
         const size_t rows = (size_t)B * H * W;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -269,7 +269,7 @@ void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Ci, Co, 1.0f, dout + lo * Co, Co, w, Co, 0.0f,
                         dinp + lo * Ci, Ci);
     }
-    sum_wpart(dw, wpart, nb, nw);
+    net_sum_parts(dw, wpart, nb, nw);
 }
 
 /*-*** 1x1 stride 2 ***/

@@ -225,14 +225,23 @@ void net_conv3x3_wino_forward(float *out, const float *in, const float *U, int B
  * the weights whose valid conv over the zero-framed output gradient is the
  * input gradient. */
 void net_conv3x3_flip(float *wt, const float *w, int Ci, int Co);
-/* dinp (B,H,W,Ci) = d loss / d in of the conv above (ReLU'd: relu_out
- * (B,H-2,W-2,Co) masks dout; NULL: no ReLU), from dout (B,H-2,W-2,Co) and
- * Ut (36,Co,Ci) = net_wino4_weights(net_conv3x3_flip(w)). Scratch per image
- * n: the zero-framed gradient at pbuf + n*stride (net_wino_frame_elems
- * floats), V then the products at vbuf + n*stride (2 * 36 * rows *
- * ceil(W/4) * max(Ci,Co) floats). Ci and Co multiples of 16. */
-void net_conv3x3_wino_backward_data(float *dinp, const float *dout, const float *relu_out, const float *Ut, int B,
-                                    int H, int W, int Ci, int Co, float *pbuf, float *vbuf, size_t stride, int rows);
+/* The backward of the conv above (ReLU'd: relu_out (B,H-2,W-2,Co) masks
+ * dout (B,H-2,W-2,Co); NULL: no ReLU), image by image in parallel:
+ * - dinp (B,H,W,Ci), unless NULL: the input gradient, from
+ *   Ut (36,Co,Ci) = net_wino4_weights(net_conv3x3_flip(w)); any H, W.
+ * - dwpart (B,9,Ci,Co), unless NULL: each image's weight gradient (sum
+ *   them in image order for a result independent of scheduling); needs
+ *   H-2 and W-2 multiples of 4.
+ * Ci and Co multiples of 16. Scratch per image n, at buf1 + n*stride and
+ * buf2 + n*stride: for dW, V (36*rows_dw*(W-2)/4*Ci) in buf1 and the
+ * transformed gradient and products (36*rows_dw*(W-2)/4*Co + 36*Ci*Co) in
+ * buf2; for dinp, the framed gradient (net_wino_frame_elems) in buf1 and
+ * V then the products (2*36*rows_dx*ceil(W/4)*max(Ci,Co)) in buf2. */
+void net_conv3x3_wino_backward(float *dinp, float *dwpart, const float *dout, const float *relu_out, const float *in,
+                               const float *Ut, int B, int H, int W, int Ci, int Co, float *buf1, float *buf2,
+                               size_t stride, int rows_dw, int rows_dx);
+/* dw (n) += sum over j < nb of part (nb,n), in order of j. */
+void net_sum_parts(float *dw, const float *part, int nb, size_t n);
 /* Floats of backward_data's framed gradient for an input of H x W x Co. */
 size_t net_wino_frame_elems(int H, int W, int Co);
 

@@ -139,6 +139,7 @@ struct NetModel {
      * forward takes wino4_rows tile rows at a time, the input gradient
      * wino_bwd_rows (0 = direct GEMMs); net_set_train_winograd turns both off. */
     int wino_train, wino_bwd_rows;
+    int wino_dw_rows; /* the same for the weight gradient (0 = direct GEMMs: output not in whole 4x4 tiles) */
     float *wflip;   /* (3,3,Cb,Ca) conv B's weights turned and transposed */
     float *wUt;     /* (36,Cb,Ca) their Winograd weights */
     uint16_t *wUh;  /* (16,Ca/2,Cb,2) the F(2x2,3x3) ones as bf16 pairs */
@@ -403,6 +404,13 @@ EmoStatus net_create(NetModel **out, const NetConfig *cfg, int max_batch, EmoErr
     if (wino_widths_ok(m))
         for (int r = 4 < (m->H1 + 3) / 4 ? 4 : (m->H1 + 3) / 4; r >= 1 && !m->wino_bwd_rows; r--)
             if ((size_t)72 * r * ((m->W1 + 3) / 4) * cmx <= s_img) m->wino_bwd_rows = r;
+    /* Its weight gradient: V (Ca) in one slice, the transformed gradient
+     * (Cb) and the 36 products (Ca x Cb) in the other. */
+    if (m->wino_bwd_rows && m->H2 % 4 == 0 && m->W2 % 4 == 0)
+        for (int r = 6 < m->H2 / 4 ? 6 : m->H2 / 4; r >= 1 && !m->wino_dw_rows; r--)
+            if ((size_t)36 * r * (m->W2 / 4) * m->Ca <= s_img &&
+                (size_t)36 * r * (m->W2 / 4) * m->Cb + (size_t)36 * m->Ca * m->Cb <= s_img)
+                m->wino_dw_rows = r;
     m->wino_train = 1;
     size_t bytes = plan_arena(m, NULL);
     m->params = calloc(m->n_params, sizeof(float));
@@ -916,13 +924,17 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
     /* D = d(BN B output) */
     PROF(m, 1, PF_BN, bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2));
     PROF(m, 1, PF_CONV_B, {
-        if (m->wino_train && m->wino_bwd_rows) { /* dW by GEMMs, then dA by Winograd (D is free now) */
-            net_conv3x3_backward(NULL, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1,
-                                 m->Ca, m->Cb, m->red, m->wpart);
+        if (m->wino_train && m->wino_bwd_rows) { /* D and T2 are free now: the scratch */
+            const int wdw = m->wino_dw_rows > 0; /* else dW by the direct GEMMs first */
+            if (!wdw)
+                net_conv3x3_backward(NULL, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1,
+                                     m->W1, m->Ca, m->Cb, m->red, m->wpart);
             net_conv3x3_flip(m->wflip, P(m, m->tB), m->Ca, m->Cb);
             net_wino4_weights(m->wUt, m->wflip, m->Cb, m->Ca);
-            net_conv3x3_wino_backward_data(Dn, T1, m->b_relu, m->wUt, B, m->H1, m->W1, m->Ca, m->Cb, D, T2,
-                                           m->s_elems / (size_t)m->max_batch, m->wino_bwd_rows);
+            net_conv3x3_wino_backward(Dn, wdw ? m->wpart : NULL, T1, m->b_relu, m->a_bn, m->wUt, B, m->H1, m->W1,
+                                      m->Ca, m->Cb, D, T2, m->s_elems / (size_t)m->max_batch, m->wino_dw_rows,
+                                      m->wino_bwd_rows);
+            if (wdw) net_sum_parts(G(m, m->tB), m->wpart, B, (size_t)9 * m->Ca * m->Cb);
         } else {
             net_conv3x3_backward(Dn, G(m, m->tB), NULL, T2, T1, m->b_relu, m->a_bn, P(m, m->tB), B, m->H1, m->W1,
                                  m->Ca, m->Cb, m->red, m->wpart);
