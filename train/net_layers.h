@@ -242,7 +242,7 @@ void net_conv3x3_wino_backward(float *dinp, float *dwpart, const float *dout, co
                                size_t stride, int rows_dw, int rows_dx);
 /* dw (n) += sum over j < nb of part (nb,n), in order of j. */
 void net_sum_parts(float *dw, const float *part, int nb, size_t n);
-/* Floats of backward_data's framed gradient for an input of H x W x Co. */
+/* Floats of net_conv3x3_wino_backward's framed gradient (input H x W, Co output channels). */
 size_t net_wino_frame_elems(int H, int W, int Co);
 
 /*-*** Loss ***/

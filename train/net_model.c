@@ -316,10 +316,10 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     return off;
 }
 
-/* The largest tensor any scratch buffer must hold (see net_backward). */
 /* The Winograd transforms take 16 channels per vector. */
 static int wino_widths_ok(const NetModel *m) { return m->Ca % 16 == 0 && m->Cb % 16 == 0; }
 
+/* The largest tensor any scratch buffer must hold (see net_backward). */
 static size_t scratch_elems(const NetModel *m)
 {
     size_t s = (size_t)m->H1 * m->W1 * (m->Ca > m->Cb ? m->Ca : m->Cb); /* conv B full rows, dA */
