@@ -764,6 +764,25 @@ static inline void wino4_at(v16f *o, const v16f *m)
     o[3] = m[1] - m[2] + 8 * m[3] - 8 * m[4] + m[5];
 }
 
+/* s[i] = A^T applied along x to row i of the 6x6 block of products at mt
+ * (element e at mt + e*tc): the first half of both output transforms. */
+static inline void wino4_at_rows(v16f s[6][4], const float *mt, size_t tc)
+{
+    for (int i = 0; i < 6; i++) {
+        v16f m[6];
+        for (int j = 0; j < 6; j++) V16_LOAD(m[j], mt + (size_t)(6 * i + j) * tc);
+        wino4_at(s[i], m);
+    }
+}
+
+/* y = A^T applied along y to column b of s: output column b of the 4x4 block. */
+static inline void wino4_at_col(v16f *y, v16f s[6][4], int b)
+{
+    v16f col[6];
+    for (int i = 0; i < 6; i++) col[i] = s[i][b];
+    wino4_at(y, col);
+}
+
 void net_wino4_input(float *V, const float *in, int W, int C, int ty0, int nty, int ntx)
 {
     const size_t T = (size_t)nty * ntx, tc = T * C, rs = (size_t)W * C;
@@ -798,17 +817,13 @@ void net_wino4_output(float *out, const float *Mt, const float *sa, const float 
             const float *mt = Mt + tile * C;
             float *o = out + ((size_t)4 * (ty0 + r) * Wo + 4 * tx) * C;
             for (int c = 0; c < C; c += 16) {
-                v16f m[6], s[6][4], col[6], y[4];
-                for (int i = 0; i < 6; i++) { /* along x: M A */
-                    for (int j = 0; j < 6; j++) V16_LOAD(m[j], mt + (size_t)(6 * i + j) * tc + c);
-                    wino4_at(s[i], m);
-                }
+                v16f s[6][4], y[4];
+                wino4_at_rows(s, mt + c, tc);
                 v16f va, vb;
                 V16_LOAD(va, sa + c);
                 V16_LOAD(vb, sb + c);
                 for (int b = 0; b < 4; b++) { /* along y, then ReLU and the BN after it */
-                    for (int i = 0; i < 6; i++) col[i] = s[i][b];
-                    wino4_at(y, col);
+                    wino4_at_col(y, s, b);
                     for (int a = 0; a < 4; a++) {
                         const v16f v = (v16f)((v16i)y[a] & (y[a] > z)) * va + vb; /* ReLU (C has no vector ?:), BN */
                         V16_STORE(o + a * rs + (size_t)b * C + c, v);
@@ -830,14 +845,10 @@ void net_wino4_output_plain(float *out, const float *Mt, int Ho, int Wo, int C, 
             const int na = Ho - y0 < 4 ? Ho - y0 : 4, nb = Wo - x0 < 4 ? Wo - x0 : 4; /* the block's kept part */
             float *o = out + ((size_t)y0 * Wo + x0) * C;
             for (int c = 0; c < C; c += 16) {
-                v16f m[6], s[6][4], col[6], y[4];
-                for (int i = 0; i < 6; i++) {
-                    for (int j = 0; j < 6; j++) V16_LOAD(m[j], mt + (size_t)(6 * i + j) * tc + c);
-                    wino4_at(s[i], m);
-                }
+                v16f s[6][4], y[4];
+                wino4_at_rows(s, mt + c, tc);
                 for (int b = 0; b < nb; b++) {
-                    for (int i = 0; i < 6; i++) col[i] = s[i][b];
-                    wino4_at(y, col);
+                    wino4_at_col(y, s, b);
                     for (int a = 0; a < na; a++) {
                         const v16f v = relu ? (v16f)((v16i)y[a] & (y[a] > z)) : y[a];
                         V16_STORE(o + a * rs + (size_t)b * C + c, v);
