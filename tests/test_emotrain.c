@@ -3,7 +3,8 @@
  * second or two of CPU:
  *   - the training loss falls and the run directory is complete;
  *   - a run stopped twice mid-epoch, or SIGKILLed at a random moment, and
- *     resumed ends with byte-identical models to an uninterrupted run;
+ *     resumed ends with byte-identical models to an uninterrupted run
+ *     (with --ema: and the saved models are the checkpoint's average);
  *   - a corrupted shard stops training with a message naming shard and
  *     block, or with --skip-corrupt is skipped and reported;
  *   - early stopping ends the run when the monitored metric stalls;
@@ -18,7 +19,10 @@
 #include "emo_dataset.h"
 #include "emo_fs.h"
 #include "emo_image.h"
+#include "net_model.h"
+#include "net_optim.h"
 #include "test_support.h"
+#include "train_checkpoint.h"
 
 #define TINY "--arch 8,8:16 --batch 16 --threads 1 --seed 7"
 
@@ -173,7 +177,8 @@ START_TEST(stopped_and_resumed_equals_uninterrupted)
     Fixture f;
     fixture_open(&f);
     char *a = run_dir(&f, "a"), *b = run_dir(&f, "b");
-    const char *opts = "--epochs 3 --lr 2e-3 --schedule cosine --warmup 0.5 --hflip --shuffle-buffer 50 " TINY;
+    /* With weight averaging, whose average the checkpoint must carry too. */
+    const char *opts = "--epochs 3 --lr 2e-3 --schedule cosine --warmup 0.5 --hflip --shuffle-buffer 50 --ema 0.9 " TINY;
     int rc = ts_run(f.log, "'%s' --shards '%s' --val '%s' -o '%s' %s", f.bin, f.train, f.val, a, opts);
     ck_assert_int_eq(rc, 0);
     /* 18 batches per epoch: stop in epoch 2 (batch 25), then in epoch 3
@@ -198,6 +203,30 @@ START_TEST(stopped_and_resumed_equals_uninterrupted)
         free(pa);
         free(pb);
     }
+    /* The saved models are the average, which the checkpoint keeps beside
+     * the live weights it resumes from. */
+    char *ck = emo_path_join(a, "checkpoint.emomodel"), *last = emo_path_join(a, "last.emomodel");
+    NetOptConfig oc;
+    net_optim_config_default(&oc, NET_OPT_ADAM);
+    oc.ema_decay = 0.9f;
+    NetModel *live, *saved;
+    TrainState ts;
+    NetOptim o;
+    EmoError err;
+    train_state_init(&ts);
+    ck_assert_msg(train_checkpoint_load(ck, 16, &live, &ts, &oc, &o, &err) == EMO_OK, "%s", err.msg);
+    ck_assert_msg(net_load(&saved, last, 16, NULL, NULL, &err) == EMO_OK, "%s", err.msg);
+    const size_t np = net_param_count(saved);
+    ck_assert_uint_eq(np, o.n);
+    ck_assert_mem_eq(net_params(saved), net_optim_average(&o), np * sizeof(float));
+    ck_assert_msg(memcmp(net_params(saved), net_params(live), np * sizeof(float)) != 0,
+                  "last.emomodel holds the live weights, not their average");
+    net_free(live);
+    net_free(saved);
+    net_optim_free(&o);
+    train_state_free(&ts);
+    free(ck);
+    free(last);
     /* The per-epoch metrics match too (columns 3.. are not times). */
     char *ca = emo_path_join(a, "metrics.csv"), *cb = emo_path_join(b, "metrics.csv");
     for (int col = 3; col <= 8; col++) {

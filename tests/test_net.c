@@ -420,6 +420,61 @@ static void layer_free(Layer *L)
     free(L->aux);
 }
 
+/* --ema: the average follows net_optim.h's rule (the first step copies, then
+ * d_t = min(D, (1+t)/(10+t))), never feeds back into the training, and
+ * swapping it in twice restores both arrays. */
+START_TEST(weight_average_follows_the_steps)
+{
+    enum { N = 6, STEPS = 30 };
+    NetOptConfig plain, avg_cfg;
+    net_optim_config_default(&plain, NET_OPT_ADAMW);
+    avg_cfg = plain;
+    avg_cfg.ema_decay = 0.9f;
+    NetOptim a, b;
+    ck_assert_int_eq(net_optim_init(&a, &plain, N, NULL), EMO_OK);
+    ck_assert_int_eq(net_optim_init(&b, &avg_cfg, N, NULL), EMO_OK);
+    ck_assert_ptr_null(net_optim_average(&a));
+    ck_assert_ptr_nonnull(net_optim_average(&b));
+    ck_assert_uint_eq(net_optim_state_count(&a), 2 * N);
+    ck_assert_uint_eq(net_optim_state_count(&b), 3 * N);
+    float pa[N], pb[N], g[N];
+    double expect[N];
+    for (int i = 0; i < N; i++) pa[i] = pb[i] = 0.1f * (float)(i - 2);
+    for (int t = 1; t <= STEPS; t++) {
+        for (int i = 0; i < N; i++) g[i] = sinf(0.7f * (float)(t * (i + 1)));
+        float g2[N];
+        memcpy(g2, g, sizeof g);
+        net_optim_step_arrays(&a, pa, g, NULL, 0, 0.05f);
+        net_optim_step_arrays(&b, pb, g2, NULL, 0, 0.05f);
+        /* The average does not touch the training: same parameters, bit for bit. */
+        ck_assert_mem_eq(pa, pb, sizeof pa);
+        const double d = t == 1 ? 0.0 : fmin(0.9, (double)t / (9.0 + t));
+        for (int i = 0; i < N; i++) expect[i] = d * (t == 1 ? 0.0 : expect[i]) + (1 - d) * pb[i];
+    }
+    const float *avg = net_optim_average(&b);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(fabs(avg[i] - expect[i]) < 1e-6, "avg[%d] %g, expected %g", i, avg[i], expect[i]);
+        /* It lags the parameters, which moved in 30 steps of 0.05. */
+        ck_assert_msg(fabsf(avg[i] - pb[i]) > 1e-4f, "avg[%d] %g equals the parameter", i, avg[i]);
+    }
+    float keep_p[N], keep_avg[N];
+    memcpy(keep_p, pb, sizeof pb);
+    memcpy(keep_avg, avg, sizeof keep_avg);
+    net_optim_swap_average(&b, pb);
+    ck_assert_mem_eq(pb, keep_avg, sizeof pb);
+    ck_assert_mem_eq(net_optim_average(&b), keep_p, sizeof keep_p);
+    net_optim_swap_average(&b, pb);
+    ck_assert_mem_eq(pb, keep_p, sizeof pb);
+    ck_assert_mem_eq(net_optim_average(&b), keep_avg, sizeof keep_avg);
+    net_optim_free(&a);
+    net_optim_free(&b);
+    avg_cfg.ema_decay = 1.0f;
+    EmoError err;
+    ck_assert_int_eq(net_optim_init(&b, &avg_cfg, N, &err), EMO_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "decay"));
+}
+END_TEST
+
 START_TEST(grad_conv3x3c1)
 {
     uint64_t s = 11;
@@ -1051,6 +1106,7 @@ int main(void)
     tcase_add_test(ref, default_net_has_pytorch_shapes);
     tcase_add_test(ref, matches_pytorch_seed_cnn);
     tcase_add_test(ref, optimizers_match_pytorch);
+    tcase_add_test(ref, weight_average_follows_the_steps);
     tcase_set_timeout(ref, 120);
     suite_add_tcase(s, ref);
     TCase *fd = tcase_create("finite_differences");

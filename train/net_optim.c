@@ -22,10 +22,16 @@ EmoStatus net_optim_init(NetOptim *o, const NetOptConfig *cfg, size_t n_params, 
     memset(o, 0, sizeof *o);
     if (cfg->kind != NET_OPT_SGD && cfg->kind != NET_OPT_ADAM && cfg->kind != NET_OPT_ADAMW)
         return emo_error_set(err, EMO_ERR_ARG, "optimizer: unknown kind %d", (int)cfg->kind);
-    o->state = calloc(2 * (n_params ? n_params : 1), sizeof(float));
-    if (!o->state) return emo_error_set(err, EMO_ERR_NOMEM, "optimizer: out of memory");
+    if (!(cfg->ema_decay >= 0 && cfg->ema_decay < 1))
+        return emo_error_set(err, EMO_ERR_ARG, "optimizer: weight-average decay %g is not in [0, 1)",
+                             (double)cfg->ema_decay);
     o->cfg = *cfg;
     o->n = n_params;
+    o->state = calloc(net_optim_state_count(o) ? net_optim_state_count(o) : 1, sizeof(float));
+    if (!o->state) {
+        memset(o, 0, sizeof *o);
+        return emo_error_set(err, EMO_ERR_NOMEM, "optimizer: out of memory");
+    }
     return EMO_OK;
 }
 
@@ -36,7 +42,35 @@ void net_optim_free(NetOptim *o)
     o->n = 0;
 }
 
-size_t net_optim_state_count(const NetOptim *o) { return 2 * o->n; }
+size_t net_optim_state_count(const NetOptim *o) { return (o->cfg.ema_decay > 0 ? 3 : 2) * o->n; }
+
+float *net_optim_average(NetOptim *o) { return o->cfg.ema_decay > 0 && o->state ? o->state + 2 * o->n : NULL; }
+
+void net_optim_swap_average(NetOptim *o, float *params)
+{
+    float *avg = net_optim_average(o);
+    if (!avg) return;
+    for (size_t i = 0; i < o->n; i++) {
+        const float t = avg[i];
+        avg[i] = params[i];
+        params[i] = t;
+    }
+}
+
+/* avg = d*avg + (1-d)*params after step t (1-based); see net_optim.h. */
+static void update_average(NetOptim *o, const float *params)
+{
+    float *restrict avg = net_optim_average(o);
+    if (!avg) return;
+    if (o->step == 1) {
+        memcpy(avg, params, o->n * sizeof *avg);
+        return;
+    }
+    const double t = (double)(o->step - 1); /* averages taken before this one */
+    const float d = (float)fmin(o->cfg.ema_decay, (1.0 + t) / (10.0 + t));
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < o->n; i++) avg[i] = d * avg[i] + (1.0f - d) * params[i];
+}
 
 /* Updates params[lo, hi) with weight decay wd. */
 static void update_range(NetOptim *o, float *params, const float *grads, size_t lo, size_t hi, float lr, float wd)
@@ -92,13 +126,14 @@ float net_optim_step_arrays(NetOptim *o, float *params, float *grads, const NetT
     const float wd = o->cfg.weight_decay;
     if (!tensors || o->cfg.decay_all || wd == 0) {
         update_range(o, params, grads, 0, o->n, lr, wd);
-        return norm;
+    } else {
+        for (int t = 0; t < n_tensors; t++) {
+            const NetTensor *nt = &tensors[t];
+            if (nt->kind != NET_TENSOR_PARAM) continue;
+            update_range(o, params, grads, nt->offset, nt->offset + nt->numel, lr, nt->decay ? wd : 0.0f);
+        }
     }
-    for (int t = 0; t < n_tensors; t++) {
-        const NetTensor *nt = &tensors[t];
-        if (nt->kind != NET_TENSOR_PARAM) continue;
-        update_range(o, params, grads, nt->offset, nt->offset + nt->numel, lr, nt->decay ? wd : 0.0f);
-    }
+    update_average(o, params);
     return norm;
 }
 

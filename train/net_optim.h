@@ -5,8 +5,16 @@
  * the gradient) or decoupled decay (AdamW: param *= 1 - lr*wd); optional
  * clipping of the global gradient norm (torch.nn.utils.clip_grad_norm_).
  * The learning rate is an argument of every step, so the trainer runs any
- * schedule. The state (first and second moments, or the momentum buffer) is
- * one allocation in the parameter array's layout, exposed for checkpoints. */
+ * schedule. The state (first and second moments, or the momentum buffer,
+ * and the weight average when ema_decay > 0) is one allocation in the
+ * parameter array's layout, exposed for checkpoints.
+ *
+ * Weight averaging (ema_decay > 0): after every step the optimizer keeps
+ * avg = d*avg + (1-d)*params, with d = min(ema_decay, (1+t)/(10+t)) for the
+ * t-th average (TensorFlow's ExponentialMovingAverage with num_updates, as
+ * timm's ModelEma): the first step copies the parameters, and the early
+ * averages do not drag the random initialization along. The average is
+ * never trained on; the trainer swaps it in to validate and to save. */
 #ifndef NET_OPTIM_H
 #define NET_OPTIM_H
 
@@ -26,12 +34,13 @@ typedef struct {
     float weight_decay;      /* 0 = off */
     int decay_all;           /* 1: decay every tensor (PyTorch's default); 0: conv weights only (NetTensor.decay) */
     float clip_norm;         /* > 0: scale gradients so their global L2 norm is at most this */
+    float ema_decay;         /* > 0 (< 1): keep an exponential moving average of the parameters; 0 = off */
 } NetOptConfig;
 
 typedef struct {
     NetOptConfig cfg;
     size_t n;       /* parameters */
-    float *state;   /* (2n): m or the momentum buffer, then v; one allocation */
+    float *state;   /* (2n or 3n): m or the momentum buffer, v, then the average (ema_decay > 0) */
     uint64_t step;  /* steps taken (Adam's bias correction) */
 } NetOptim;
 
@@ -53,7 +62,15 @@ float net_optim_step(NetOptim *o, NetModel *m, float lr);
 float net_optim_step_arrays(NetOptim *o, float *params, float *grads, const NetTensor *tensors, int n_tensors,
                             float lr);
 
-/* Floats in o->state (2n). */
+/* Floats in o->state (2n, 3n with the average). */
 size_t net_optim_state_count(const NetOptim *o);
+
+/* The parameter average (n floats), NULL when ema_decay is 0. Before the
+ * first step it is all zeros. */
+float *net_optim_average(NetOptim *o);
+
+/* Exchanges params (n floats) with the average: called twice, it restores
+ * both. No-op without an average. */
+void net_optim_swap_average(NetOptim *o, float *params);
 
 #endif /* NET_OPTIM_H */

@@ -85,6 +85,7 @@ static char *fingerprint(const TrainOptions *o)
     /* Only when on: checkpoints of runs from before the option existed
      * match a resume with --bn-recal 0. */
     if (o->bn_recal) fprintf(f, " bn_recal=%d", o->bn_recal);
+    if (o->optim.ema_decay > 0) fprintf(f, " ema=%.9g", o->optim.ema_decay);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -360,7 +361,13 @@ EmoStatus train_run(const TrainOptions *opt, const TrainCallbacks *cb, TrainResu
         if (st != EMO_ERR_EOF) goto done;
         st = EMO_OK;
 
-        /* End of epoch: recalibrate BN, validate, keep the best, log, checkpoint. */
+        /* End of epoch: recalibrate BN, validate, keep the best, log,
+         * checkpoint. With weight averaging (--ema) the average stands in
+         * for the live weights from the recalibration to the saved models:
+         * it is what is judged and shipped. The checkpoint keeps the live
+         * weights (and the average in the optimizer state). */
+        const int averaged = net_optim_average(&r.optim) != NULL;
+        if (averaged) net_optim_swap_average(&r.optim, net_params(r.m));
         if (r.recal && (st = train_bn_recalibrate(r.m, r.recal, (uint64_t)e, opt->bn_recal, err)) != EMO_OK) goto done;
         TrainEpochRow row;
         memset(&row, 0, sizeof row);
@@ -394,6 +401,7 @@ EmoStatus train_run(const TrainOptions *opt, const TrainCallbacks *cb, TrainResu
         }
         row.lr_reduced = train_schedule_epoch_end(&sched, &r.state.sched, monitored);
         if ((st = net_save(r.m, r.last_path, NULL, 0, err)) != EMO_OK) goto done;
+        if (averaged) net_optim_swap_average(&r.optim, net_params(r.m));
         r.state.epoch = e + 1;
         r.state.batch = 0;
         train_metrics_reset(&r.state.partial);

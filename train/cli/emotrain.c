@@ -86,6 +86,10 @@ static const char help_text[] =
     "    --weight-decay X     L2 (adam, sgd) or decoupled (adamw) decay\n"
     "                         (default 0; adamw 0.01)\n"
     "    --clip-norm X        clip the global gradient norm to X (default off)\n"
+    "    --ema D              keep an exponential moving average of the weights\n"
+    "                         (decay D, e.g. 0.999: about the last 1/(1-D) steps)\n"
+    "                         and validate and save it instead of the live\n"
+    "                         weights (default 0 = off)\n"
     "    --schedule NAME      plateau (default): x factor when --monitor stalls for\n"
     "                         --plateau-patience epochs; cosine: to --min-lr over the\n"
     "                         run; onecycle: up to --lr then down (Smith); constant\n"
@@ -173,7 +177,7 @@ enum {
     OPT_WD, OPT_CLIP, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_PPAT, OPT_PFACTOR, OPT_CW, OPT_FOCAL,
     OPT_SMOOTH, OPT_EARLY, OPT_MONITOR, OPT_AUGMENT, OPT_HFLIP, OPT_BUFFER, OPT_THREADS, OPT_SEED, OPT_RESUME,
     OPT_SKIP, OPT_CKPT_EVERY, OPT_STOP_AFTER, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_EVAL, OPT_MODEL, OPT_JSON,
-    OPT_PNG, OPT_ARCH, OPT_TTA, OPT_BNRECAL, OPT_PRECISION,
+    OPT_PNG, OPT_ARCH, OPT_TTA, OPT_BNRECAL, OPT_PRECISION, OPT_EMA,
 };
 
 static const struct option long_opts[] = {
@@ -217,6 +221,7 @@ static const struct option long_opts[] = {
     {"arch", required_argument, 0, OPT_ARCH},
     {"tta", no_argument, 0, OPT_TTA},
     {"bn-recal", required_argument, 0, OPT_BNRECAL},
+    {"ema", required_argument, 0, OPT_EMA},
     {"precision", required_argument, 0, OPT_PRECISION},
     {0, 0, 0, 0},
 };
@@ -471,7 +476,7 @@ static int train_main(int argc, char **argv)
     NetInferMode precision = NET_INFER_FP32;
     const char *out = NULL, *model = NULL, *json_path = NULL, *png_path = NULL;
     const char *optimizer = "adam", *schedule = "plateau";
-    double lr = 1e-3, momentum = NAN, wd = NAN, clip = 0, warmup = 0, min_lr = 0, pfactor = 0.5;
+    double lr = 1e-3, momentum = NAN, wd = NAN, clip = 0, ema = 0, warmup = 0, min_lr = 0, pfactor = 0.5;
     long ppat = 3;
     int nesterov = 0;
     const char *augment = NULL;
@@ -514,6 +519,9 @@ static int train_main(int argc, char **argv)
             break;
         case OPT_CLIP:
             if (!parse_num(optarg, 0, 1e9, &clip)) return usage_error("--clip-norm '%s': expected >= 0", optarg);
+            break;
+        case OPT_EMA:
+            if (!parse_num(optarg, 0, 0.999999, &ema)) return usage_error("--ema '%s': expected a decay in [0, 1)", optarg);
             break;
         case OPT_SCHEDULE: schedule = optarg; break;
         case OPT_WARMUP:
@@ -617,6 +625,7 @@ static int train_main(int argc, char **argv)
     if (!isnan(wd)) o.optim.weight_decay = (float)wd;
     o.optim.nesterov = nesterov;
     o.optim.clip_norm = (float)clip;
+    o.optim.ema_decay = (float)ema;
     if (nesterov && (o.optim.kind != NET_OPT_SGD || o.optim.momentum <= 0))
         return usage_error("%s", "--nesterov needs --optimizer sgd with momentum > 0");
     TrainScheduleKind sk;
