@@ -230,7 +230,7 @@ START_TEST(library_classify_and_json)
     memcpy(crops + 9 * 48 * 48, crops, 48 * 48);
     PredictFace f[10];
     memset(f, 0, sizeof f);
-    ck_assert_int_eq(predict_classify(m, crops, 10, 0, f, &err), EMO_OK);
+    ck_assert_int_eq(predict_classify(m, crops, 10, NULL, 0, f, &err), EMO_OK);
     for (int i = 0; i < 10; i++) {
         float s = 0;
         for (int c = 0; c < 7; c++) s += f[i].probs[c];
@@ -247,12 +247,28 @@ START_TEST(library_classify_and_json)
     PredictFace g[2], plain[2];
     memset(g, 0, sizeof g);
     memset(plain, 0, sizeof plain);
-    ck_assert_int_eq(predict_classify(m, pair, 2, 1, g, &err), EMO_OK);
-    ck_assert_int_eq(predict_classify(m, pair, 2, 0, plain, &err), EMO_OK);
+    TrainView views[TRAIN_TTA_MAX_VIEWS];
+    char desc[32];
+    ck_assert_int_eq(train_tta_parse("flip", views, desc, sizeof desc, &err), 2);
+    ck_assert_int_eq(predict_classify(m, pair, 2, views, 2, g, &err), EMO_OK);
+    ck_assert_int_eq(predict_classify(m, pair, 2, NULL, 0, plain, &err), EMO_OK);
     for (int c = 0; c < 7; c++) {
         ck_assert_float_eq_tol(g[0].probs[c], g[1].probs[c], 1e-6f);
         ck_assert_float_eq_tol(g[0].probs[c], 0.5f * (plain[0].probs[c] + plain[1].probs[c]), 1e-6f);
     }
+    /* The ten shifted views of a crop are those of its mirror image, so
+     * both get the same answer, which differs from the flip-only one. */
+    ck_assert_int_eq(train_tta_parse("shift:3", views, desc, sizeof desc, &err), 10);
+    ck_assert_str_eq(desc, "shift:3");
+    PredictFace h[2];
+    memset(h, 0, sizeof h);
+    ck_assert_int_eq(predict_classify(m, pair, 2, views, 10, h, &err), EMO_OK);
+    float diff = 0;
+    for (int c = 0; c < 7; c++) {
+        ck_assert_float_eq_tol(h[0].probs[c], h[1].probs[c], 1e-6f);
+        diff += fabsf(h[0].probs[c] - g[0].probs[c]);
+    }
+    ck_assert_msg(diff > 1e-6f, "shift TTA gave the flip TTA's answer");
     char *line = predict_json_face("a \"b\".png", 0, 1, &f[0], net_config(m));
     json_t *o = json_loads(line, 0, NULL);
     ck_assert_ptr_nonnull(o);

@@ -393,6 +393,20 @@ START_TEST(eval_confusion_sums_to_records)
     ck_assert_str_eq(json_string_value(json_object_get(j, "tta")), "flip");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "records")), 70);
     json_decref(j);
+    /* --tta=shift:1: ten views each, still one answer per record; a bad mode is a usage error. */
+    rc = ts_run(f.log, "'%s' --eval --tta=shift:1 --model '%s' --shards '%s' --json '%s'", f.bin, model, f.val, js);
+    log = ts_slurp(f.log, NULL);
+    ck_assert_msg(rc == 0 && strstr(log, "shift:1, 10 views"), "exit %d: %s", rc, log);
+    free(log);
+    j = json_load_file(js, 0, &je);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "tta")), "shift:1");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "records")), 70);
+    json_decref(j);
+    rc = ts_run(f.log, "'%s' --eval --tta=crops --model '%s' --shards '%s'", f.bin, model, f.val);
+    log = ts_slurp(f.log, NULL);
+    ck_assert_msg(rc == 2 && strstr(log, "crops"), "exit %d: %s", rc, log);
+    free(log);
     /* -o is the same as --json; a missing model is an error naming it. */
     rc = ts_run(f.log, "'%s' --eval --model '%s' --shards '%s' -o '%s' --quiet", f.bin, model, f.val, js);
     ck_assert_int_eq(rc, 0);

@@ -324,6 +324,56 @@ static int read_epoch(TrainLoader *l, uint64_t epoch, uint64_t skip, int *ids, i
     return n;
 }
 
+/* Test-time views: the parsed sets, and what one view does to pixels
+ * (move by whole pixels with the edge replicated; mirror, then move). */
+START_TEST(tta_views_parse_and_move_pixels)
+{
+    TrainView v[TRAIN_TTA_MAX_VIEWS];
+    char desc[32];
+    EmoError err;
+    ck_assert_int_eq(train_tta_parse("none", v, desc, sizeof desc, &err), 1);
+    ck_assert(!v[0].flip && !v[0].dx && !v[0].dy);
+    ck_assert_int_eq(train_tta_parse("flip", v, desc, sizeof desc, &err), 2);
+    ck_assert(v[1].flip && !v[1].dx && !v[1].dy);
+    ck_assert_int_eq(train_tta_parse("shift", v, desc, sizeof desc, &err), 10);
+    ck_assert_str_eq(desc, "shift:2");
+    int moved = 0, flipped = 0;
+    for (int i = 0; i < 10; i++) {
+        flipped += v[i].flip;
+        moved += abs(v[i].dx) + abs(v[i].dy);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(v[i].flip != v[j].flip || v[i].dx != v[j].dx || v[i].dy != v[j].dy, "views %d, %d", i, j);
+    }
+    ck_assert_int_eq(flipped, 5);
+    ck_assert_int_eq(moved, 8 * 2);
+    const char *bad[] = {"shift:0", "shift:9", "shift:", "shift:2x", "shifty", "crops", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(train_tta_parse(bad[i], v, desc, sizeof desc, &err) == 0, "'%s' accepted", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err.msg, "shift:PX"));
+    }
+    /* A 4x3 image with value 10*y + x. */
+    float img[12], out[12];
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 4; x++) img[y * 4 + x] = (float)(10 * y + x);
+    train_view_images(img, out, 1, 4, 3, (TrainView){0, 1, 0}); /* right by 1 */
+    const float right[12] = {0, 0, 1, 2, 10, 10, 11, 12, 20, 20, 21, 22};
+    ck_assert_mem_eq(out, right, sizeof out);
+    train_view_images(img, out, 1, 4, 3, (TrainView){0, 0, -2}); /* up by 2 */
+    const float up[12] = {20, 21, 22, 23, 20, 21, 22, 23, 20, 21, 22, 23};
+    ck_assert_mem_eq(out, up, sizeof out);
+    train_view_images(img, out, 1, 4, 3, (TrainView){1, 1, 0}); /* mirror, then right by 1 */
+    const float mr[12] = {3, 3, 2, 1, 13, 13, 12, 11, 23, 23, 22, 21};
+    ck_assert_mem_eq(out, mr, sizeof out);
+    float two[24], out2[24];
+    memcpy(two, img, sizeof img);
+    memcpy(two + 12, img, sizeof img);
+    train_view_images(two, out2, 2, 4, 3, (TrainView){1, 0, 0}); /* both images of a batch */
+    train_hflip_images(img, out, 1, 4, 3);
+    ck_assert_mem_eq(out2, out, sizeof out);
+    ck_assert_mem_eq(out2 + 12, out, sizeof out);
+}
+END_TEST
+
 START_TEST(loader_order_determinism_and_resume)
 {
     char *dir = ts_tempdir();
@@ -691,6 +741,7 @@ int main(void)
     tcase_add_test(tc, metrics_by_hand);
     tcase_add_test(tc, schedules_shape);
     tcase_add_test(tc, augment_identity_flip_and_draws);
+    tcase_add_test(tc, tta_views_parse_and_move_pixels);
     tcase_add_test(tc, loader_order_determinism_and_resume);
     tcase_add_test(tc, loader_mixes_classes_of_class_sorted_shards);
     tcase_add_test(tc, loader_corrupt_shard_error_or_skip);

@@ -7,32 +7,32 @@
 #include "train_augment.h"
 #include "train_metrics.h"
 
-EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, int tta_flip, PredictFace *faces,
-                           EmoError *err)
+EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, const TrainView *views, int n_views,
+                           PredictFace *faces, EmoError *err)
 {
     const NetConfig *cfg = net_config(m);
-    const size_t px = (size_t)cfg->input_h * (size_t)cfg->input_w;
+    const int W = (int)cfg->input_w, H = (int)cfg->input_h;
+    const size_t px = (size_t)H * (size_t)W;
     const int K = (int)cfg->n_classes, maxb = net_max_batch(m);
+    const TrainView face = {0, 0, 0};
+    if (!views || n_views < 1) {
+        views = &face;
+        n_views = 1;
+    }
     float *x = malloc(2 * (size_t)maxb * px * sizeof *x);
     if (!x) return emo_error_set(err, EMO_ERR_NOMEM, "predict: out of memory");
-    float *mirror = x + (size_t)maxb * px;
+    float *view = x + (size_t)maxb * px;
     for (int i0 = 0; i0 < n; i0 += maxb) {
         int b = n - i0 < maxb ? n - i0 : maxb;
         /* Same scaling as training (pixel / 255); the model standardizes. */
         train_pixels_to_float(crops + (size_t)i0 * px, (size_t)b * px, x);
-        net_forward(m, x, b, 0);
-        const float *p = net_probs(m);
-        for (int k = 0; k < b; k++) {
-            PredictFace *f = &faces[i0 + k];
-            memcpy(f->probs, p + (size_t)k * (size_t)K, (size_t)K * sizeof *p);
-        }
-        if (tta_flip) {
-            train_hflip_images(x, mirror, (size_t)b, (int)cfg->input_w, (int)cfg->input_h);
-            net_forward(m, mirror, b, 0);
-            p = net_probs(m);
+        for (int k = 0; k < b; k++) memset(faces[i0 + k].probs, 0, (size_t)K * sizeof(float));
+        for (int v = 0; v < n_views; v++) {
+            train_view_images(x, view, (size_t)b, W, H, views[v]);
+            net_forward(m, view, b, 0);
+            const float *p = net_probs(m);
             for (int k = 0; k < b; k++)
-                for (int c = 0; c < K; c++)
-                    faces[i0 + k].probs[c] = 0.5f * (faces[i0 + k].probs[c] + p[(size_t)k * (size_t)K + (size_t)c]);
+                for (int c = 0; c < K; c++) faces[i0 + k].probs[c] += p[(size_t)k * (size_t)K + (size_t)c] / (float)n_views;
         }
         for (int k = 0; k < b; k++) faces[i0 + k].label = train_argmax(faces[i0 + k].probs, K);
     }

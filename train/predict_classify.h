@@ -12,6 +12,7 @@
 
 #include "emo_error.h"
 #include "net_model.h"
+#include "train_augment.h"
 
 /* One classified face. */
 typedef struct {
@@ -24,8 +25,10 @@ typedef struct {
 
 /* Classifies n crops (n x input_h x input_w bytes, row-major) with m,
  * filling faces[i].probs and faces[i].label (other fields untouched).
- * tta_flip 1 averages each crop's probabilities with its mirror image's. */
-EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, int tta_flip, PredictFace *faces,
-                           EmoError *err);
+ * With more than one view (test-time augmentation, train_augment.h), a
+ * crop's probabilities are the mean over its views; NULL views or n_views
+ * <= 1 classify the crop as it is. */
+EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, const TrainView *views, int n_views,
+                           PredictFace *faces, EmoError *err);
 
 #endif /* PREDICT_CLASSIFY_H */

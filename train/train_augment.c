@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,5 +106,57 @@ void train_hflip_images(const float *src, float *dst, size_t n, int w, int h)
         const float *a = src + i * (size_t)w;
         float *b = dst + i * (size_t)w;
         for (int x = 0; x < w; x++) b[x] = a[w - 1 - x];
+    }
+}
+
+int train_tta_parse(const char *text, TrainView views[TRAIN_TTA_MAX_VIEWS], char *desc, size_t n_desc,
+                    EmoError *err)
+{
+    const TrainView face = {0, 0, 0}, mirror = {1, 0, 0};
+    views[0] = face;
+    if (!text || strcmp(text, "none") == 0) {
+        snprintf(desc, n_desc, "none");
+        return 1;
+    }
+    views[1] = mirror;
+    if (strcmp(text, "flip") == 0) {
+        snprintf(desc, n_desc, "flip");
+        return 2;
+    }
+    long px = 2;
+    if (strncmp(text, "shift", 5) == 0 && (text[5] == '\0' || text[5] == ':')) {
+        char *end = NULL;
+        if (text[5] == ':') {
+            errno = 0;
+            px = strtol(text + 6, &end, 10);
+        }
+        if (text[5] == '\0' || (end != text + 6 && !*end && !errno && px >= 1 && px <= 8)) {
+            static const int dirs[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+            int n = 2;
+            for (int f = 0; f < 2; f++)
+                for (int d = 0; d < 4; d++) views[n++] = (TrainView){f, dirs[d][0] * (int)px, dirs[d][1] * (int)px};
+            snprintf(desc, n_desc, "shift:%ld", px);
+            return n;
+        }
+    }
+    emo_error_set(err, EMO_ERR_ARG, "test-time augmentation '%s': expected none, flip, shift or shift:PX (1..8)",
+                  text);
+    return 0;
+}
+
+void train_view_images(const float *src, float *dst, size_t n, int w, int h, TrainView v)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *a = src + i * (size_t)w * (size_t)h;
+        float *b = dst + i * (size_t)w * (size_t)h;
+        for (int y = 0; y < h; y++) {
+            int sy = y - v.dy;
+            sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
+            for (int x = 0; x < w; x++) {
+                int sx = v.flip ? w - 1 - (x - v.dx) : x - v.dx; /* mirror, then move */
+                sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
+                b[(size_t)y * (size_t)w + (size_t)x] = a[(size_t)sy * (size_t)w + (size_t)sx];
+            }
+        }
     }
 }

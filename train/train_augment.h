@@ -42,8 +42,32 @@ void train_pixels_to_float(const uint8_t *src, size_t n, float *dst);
  * (and still draws its six numbers). */
 void train_augment_apply(const TrainAugment *a, TrainRng *rng, const uint8_t *src, int w, int h, float *dst);
 
-/* Mirrors n images of w x h floats left-right, src into dst (not aliased).
- * Test-time augmentation averages a face's prediction with its mirror's. */
+/* Mirrors n images of w x h floats left-right, src into dst (not aliased). */
 void train_hflip_images(const float *src, float *dst, size_t n, int w, int h);
+
+/* Test-time augmentation: a face's class probabilities are averaged over
+ * a few views of it, each a mirror image or not, moved by whole pixels
+ * with the edges replicated (the border the training warp uses). */
+typedef struct {
+    int flip;    /* 1 = mirrored left-right */
+    int dx, dy;  /* content moves right / down by this many pixels */
+} TrainView;
+
+#define TRAIN_TTA_MAX_VIEWS 10
+
+/* Parses a test-time augmentation into its views, returns their count, or
+ * 0 (with err set) on a bad name:
+ *   "none"           1 view, the face
+ *   "flip"           2: the face and its mirror image
+ *   "shift[:PX]"     10: those two, each also moved PX pixels (default 2,
+ *                    1..8) left, right, up and down: the "ten-crop" of
+ *                    Krizhevsky et al. for a net trained on whole faces
+ *                    with shift augmentation.
+ * The description ("none", "flip", "shift:2") goes to desc (>= 16 bytes). */
+int train_tta_parse(const char *text, TrainView views[TRAIN_TTA_MAX_VIEWS], char *desc, size_t n_desc,
+                    EmoError *err);
+
+/* Writes view v of n images of w x h floats, src into dst (not aliased). */
+void train_view_images(const float *src, float *dst, size_t n, int w, int h, TrainView v);
 
 #endif /* TRAIN_AUGMENT_H */

@@ -9,51 +9,56 @@
 
 EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoError *err)
 {
-    return train_evaluate_tta(m, l, 0, out, err);
+    const TrainView face = {0, 0, 0};
+    return train_evaluate_tta(m, l, &face, 1, out, err);
 }
 
-EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMetrics *out, EmoError *err)
+EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, const TrainView *views, int n_views, TrainMetrics *out,
+                             EmoError *err)
 {
     const NetConfig *cfg = net_config(m);
     const int K = (int)cfg->n_classes, W = (int)cfg->input_w, H = (int)cfg->input_h;
     const int maxb = net_max_batch(m);
-    float *mirror = NULL, *probs = NULL;
-    if (tta_flip) {
-        mirror = malloc((size_t)maxb * (size_t)W * (size_t)H * sizeof *mirror);
+    const int plain = n_views == 1 && !views[0].flip && !views[0].dx && !views[0].dy;
+    float *view = NULL, *probs = NULL;
+    if (!plain) {
+        view = malloc((size_t)maxb * (size_t)W * (size_t)H * sizeof *view);
         probs = malloc((size_t)maxb * (size_t)K * sizeof *probs);
-        if (!mirror || !probs) {
-            free(mirror);
+        if (!view || !probs) {
+            free(view);
             free(probs);
             return emo_error_set(err, EMO_ERR_NOMEM, "evaluate: out of memory");
         }
     }
     EmoStatus st = train_loader_start(l, 0, 0, err);
     TrainBatch b;
-    const NetLossOpts plain = {0};
+    const NetLossOpts no_weights = {0};
     while (st == EMO_OK && (st = train_loader_next(l, &b, err)) == EMO_OK) {
         if (b.count > maxb) {
             st = emo_error_set(err, EMO_ERR_ARG, "evaluate: batch of %d over the model's %d", b.count, maxb);
             break;
         }
-        net_forward(m, b.x, b.count, 0);
-        if (!tta_flip) {
-            float loss = net_loss(m, b.labels, &plain);
+        if (plain) {
+            net_forward(m, b.x, b.count, 0);
+            float loss = net_loss(m, b.labels, &no_weights);
             train_metrics_add_batch(out, b.labels, net_logits(m), (size_t)b.count, loss);
             continue;
         }
-        memcpy(probs, net_probs(m), (size_t)b.count * (size_t)K * sizeof *probs);
-        train_hflip_images(b.x, mirror, (size_t)b.count, W, H);
-        net_forward(m, mirror, b.count, 0);
-        const float *p2 = net_probs(m);
+        memset(probs, 0, (size_t)b.count * (size_t)K * sizeof *probs);
+        for (int v = 0; v < n_views; v++) {
+            train_view_images(b.x, view, (size_t)b.count, W, H, views[v]);
+            net_forward(m, view, b.count, 0);
+            const float *p = net_probs(m);
+            for (size_t i = 0; i < (size_t)b.count * (size_t)K; i++) probs[i] += p[i] / (float)n_views;
+        }
         for (int i = 0; i < b.count; i++) {
-            float *p = probs + (size_t)i * (size_t)K;
-            for (int c = 0; c < K; c++) p[c] = 0.5f * (p[c] + p2[(size_t)i * (size_t)K + (size_t)c]);
+            const float *p = probs + (size_t)i * (size_t)K;
             double pl = p[b.labels[i]];
             train_metrics_add(out, b.labels[i], train_argmax(p, K), -log(pl > 1e-30 ? pl : 1e-30));
         }
     }
     train_loader_stop(l);
-    free(mirror);
+    free(view);
     free(probs);
     return st == EMO_ERR_EOF ? EMO_OK : st;
 }

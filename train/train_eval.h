@@ -9,6 +9,7 @@
 
 #include "emo_error.h"
 #include "net_model.h"
+#include "train_augment.h"
 #include "train_loader.h"
 #include "train_metrics.h"
 
@@ -17,11 +18,12 @@
  * net_max_batch(m). Errors are the loader's (shard, block). */
 EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoError *err);
 
-/* The same with test-time augmentation when tta_flip is 1: each face's
- * class probabilities are the mean of the face's and its mirror image's,
- * and the loss is -log of that mean for the true class (two forward
- * passes per batch). With tta_flip 0 it is train_evaluate. */
-EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, int tta_flip, TrainMetrics *out, EmoError *err);
+/* The same with test-time augmentation: each face's class probabilities
+ * are the mean over the n_views views of it (train_augment.h), and the
+ * loss is -log of that mean for the true class (n_views forward passes per
+ * batch). With one view, the identity, it is train_evaluate. */
+EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, const TrainView *views, int n_views, TrainMetrics *out,
+                             EmoError *err);
 
 /* Re-estimates the batch-norm running statistics of m for its current
  * weights ("precise BN"): `batches` forward passes in training mode over

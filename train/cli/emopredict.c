@@ -63,8 +63,11 @@ static const char help_text[] =
     "  --min-neighbors N    detector strictness (default 5)\n"
     "  --min-size N         smallest face in pixels (default 30)\n"
     "  --max-side N         shrink larger photos to N pixels for detection (default 1600)\n"
-    "  --tta                average each face's probabilities with its mirror\n"
-    "                       image's (test-time augmentation; twice the work)\n"
+    "  --tta[=MODE]         test-time augmentation: average each face's class\n"
+    "                       probabilities over views of it. --tta or --tta=flip:\n"
+    "                       the face and its mirror image (2x the work);\n"
+    "                       --tta=shift[:PX]: those two also moved PX pixels\n"
+    "                       (default 2) left, right, up and down (10x)\n"
     "  --precision P        fp32 (default) or bf16: bfloat16 products, fp32 sums\n"
     "                       (AVX512_BF16 CPUs, ~2x faster convs)\n"
     "  --threads N          compute threads (default 1)\n"
@@ -124,7 +127,8 @@ typedef struct {
     IngestFaceEngine *faces;
     WholeMode whole;
     int max_side;
-    int tta;
+    TrainView views[TRAIN_TTA_MAX_VIEWS];
+    int n_views;
     int quiet;
 } Ctx;
 
@@ -206,7 +210,7 @@ static int process(const Ctx *cx, const char *file, const char *annotate)
             pf[i].aligned = found[i].eyes_found != 0;
         }
     }
-    if (predict_classify(cx->model, crops, n, cx->tta, pf, &err) != EMO_OK) goto fail;
+    if (predict_classify(cx->model, crops, n, cx->views, cx->n_views, pf, &err) != EMO_OK) goto fail;
     for (int i = 0; i < n; i++) print_line(predict_json_face(file, i, n, &pf[i], cfg));
     rc = 0;
 annotate:
@@ -252,7 +256,7 @@ int main(int argc, char **argv)
         {"min-neighbors", required_argument, 0, O_NEIGH}, {"min-size", required_argument, 0, O_MINSIZE},
         {"max-side", required_argument, 0, O_MAXSIDE},    {"threads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, O_QUIET},               {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION},           {"tta", no_argument, 0, O_TTA},
+        {"version", no_argument, 0, O_VERSION},           {"tta", optional_argument, 0, O_TTA},
         {"precision", required_argument, 0, O_PRECISION}, {0, 0, 0, 0},
     };
     IngestFaceOptions fo;
@@ -301,7 +305,16 @@ int main(int argc, char **argv)
             break;
         }
         case O_QUIET: cx.quiet = 1; break;
-        case O_TTA: cx.tta = 1; break;
+        case O_TTA: {
+            char desc[32];
+            EmoError terr;
+            cx.n_views = train_tta_parse(optarg ? optarg : "flip", cx.views, desc, sizeof desc, &terr);
+            if (!cx.n_views) {
+                free(model_path);
+                return usage_error("--tta: %s", terr.msg);
+            }
+            break;
+        }
         case O_PRECISION:
             if (!net_infer_mode_parse(optarg, &precision)) {
                 free(model_path);
