@@ -20,6 +20,12 @@
  * monitored metric, best.emomodel and the plateau and early-stopping
  * decisions judge the weights, not the lag of the running averages.
  *
+ * With weight averaging (optim.ema_decay > 0, net_optim.h) the average
+ * takes the live weights' place for that re-estimation, the validation and
+ * best/last.emomodel. The checkpoint keeps the live weights, with the
+ * average in its optimizer state, and the statistics of the average (so a
+ * checkpoint used as a model mixes the two: use best or last instead).
+ *
  * Resume: with opt->resume and a checkpoint present, the run continues from
  * the checkpoint's position. Every random choice derives from (seed, epoch)
  * and the kernels reduce in a fixed order, so at the same thread count the
