@@ -367,10 +367,10 @@ START_TEST(tta_views_parse_and_move_pixels)
     float two[24], out2[24];
     memcpy(two, img, sizeof img);
     memcpy(two + 12, img, sizeof img);
-    train_view_images(two, out2, 2, 4, 3, (TrainView){1, 0, 0}); /* both images of a batch */
-    train_hflip_images(img, out, 1, 4, 3);
-    ck_assert_mem_eq(out2, out, sizeof out);
-    ck_assert_mem_eq(out2 + 12, out, sizeof out);
+    train_view_images(two, out2, 2, 4, 3, (TrainView){1, 0, 0}); /* both images of a batch, mirrored */
+    const float mirror[12] = {3, 2, 1, 0, 13, 12, 11, 10, 23, 22, 21, 20};
+    ck_assert_mem_eq(out2, mirror, sizeof mirror);
+    ck_assert_mem_eq(out2 + 12, mirror, sizeof mirror);
 }
 END_TEST
 

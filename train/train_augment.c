@@ -100,15 +100,6 @@ void train_augment_apply(const TrainAugment *a, TrainRng *rng, const uint8_t *sr
         }
 }
 
-void train_hflip_images(const float *src, float *dst, size_t n, int w, int h)
-{
-    for (size_t i = 0; i < n * (size_t)h; i++) {
-        const float *a = src + i * (size_t)w;
-        float *b = dst + i * (size_t)w;
-        for (int x = 0; x < w; x++) b[x] = a[w - 1 - x];
-    }
-}
-
 int train_tta_parse(const char *text, TrainView views[TRAIN_TTA_MAX_VIEWS], char *desc, size_t n_desc,
                     EmoError *err)
 {

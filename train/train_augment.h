@@ -42,9 +42,6 @@ void train_pixels_to_float(const uint8_t *src, size_t n, float *dst);
  * (and still draws its six numbers). */
 void train_augment_apply(const TrainAugment *a, TrainRng *rng, const uint8_t *src, int w, int h, float *dst);
 
-/* Mirrors n images of w x h floats left-right, src into dst (not aliased). */
-void train_hflip_images(const float *src, float *dst, size_t n, int w, int h);
-
 /* Test-time augmentation: a face's class probabilities are averaged over
  * a few views of it, each a mirror image or not, moved by whole pixels
  * with the edges replicated (the border the training warp uses). */
