@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train_augment.h"
+#include "train_eval.h"
 #include "train_metrics.h"
 
 EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, const TrainView *views, int n_views,
@@ -19,22 +20,18 @@ EmoStatus predict_classify(NetModel *m, const uint8_t *crops, int n, const Train
         views = &face;
         n_views = 1;
     }
-    float *x = malloc(2 * (size_t)maxb * px * sizeof *x);
+    float *x = malloc((2 * (size_t)maxb * px + (size_t)maxb * (size_t)K) * sizeof *x);
     if (!x) return emo_error_set(err, EMO_ERR_NOMEM, "predict: out of memory");
-    float *view = x + (size_t)maxb * px;
+    float *view = x + (size_t)maxb * px, *probs = view + (size_t)maxb * px;
     for (int i0 = 0; i0 < n; i0 += maxb) {
         int b = n - i0 < maxb ? n - i0 : maxb;
         /* Same scaling as training (pixel / 255); the model standardizes. */
         train_pixels_to_float(crops + (size_t)i0 * px, (size_t)b * px, x);
-        for (int k = 0; k < b; k++) memset(faces[i0 + k].probs, 0, (size_t)K * sizeof(float));
-        for (int v = 0; v < n_views; v++) {
-            train_view_images(x, view, (size_t)b, W, H, views[v]);
-            net_forward(m, view, b, 0);
-            const float *p = net_probs(m);
-            for (int k = 0; k < b; k++)
-                for (int c = 0; c < K; c++) faces[i0 + k].probs[c] += p[(size_t)k * (size_t)K + (size_t)c] / (float)n_views;
+        train_forward_views(m, x, b, views, n_views, view, probs);
+        for (int k = 0; k < b; k++) {
+            memcpy(faces[i0 + k].probs, probs + (size_t)k * (size_t)K, (size_t)K * sizeof *probs);
+            faces[i0 + k].label = train_argmax(faces[i0 + k].probs, K);
         }
-        for (int k = 0; k < b; k++) faces[i0 + k].label = train_argmax(faces[i0 + k].probs, K);
     }
     free(x);
     return EMO_OK;

@@ -106,12 +106,12 @@ int train_tta_parse(const char *text, TrainView views[TRAIN_TTA_MAX_VIEWS], char
     const TrainView face = {0, 0, 0}, mirror = {1, 0, 0};
     views[0] = face;
     if (!text || strcmp(text, "none") == 0) {
-        snprintf(desc, n_desc, "none");
+        if (desc) snprintf(desc, n_desc, "none");
         return 1;
     }
     views[1] = mirror;
     if (strcmp(text, "flip") == 0) {
-        snprintf(desc, n_desc, "flip");
+        if (desc) snprintf(desc, n_desc, "flip");
         return 2;
     }
     long px = 2;
@@ -126,7 +126,7 @@ int train_tta_parse(const char *text, TrainView views[TRAIN_TTA_MAX_VIEWS], char
             int n = 2;
             for (int f = 0; f < 2; f++)
                 for (int d = 0; d < 4; d++) views[n++] = (TrainView){f, dirs[d][0] * (int)px, dirs[d][1] * (int)px};
-            snprintf(desc, n_desc, "shift:%ld", px);
+            if (desc) snprintf(desc, n_desc, "shift:%ld", px);
             return n;
         }
     }

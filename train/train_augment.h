@@ -60,7 +60,8 @@ typedef struct {
  *                    1..8) left, right, up and down: the "ten-crop" of
  *                    Krizhevsky et al. for a net trained on whole faces
  *                    with shift augmentation.
- * The description ("none", "flip", "shift:2") goes to desc (>= 16 bytes). */
+ * The description ("none", "flip", "shift:2") goes to desc (>= 16 bytes)
+ * when it is not NULL. */
 int train_tta_parse(const char *text, TrainView views[TRAIN_TTA_MAX_VIEWS], char *desc, size_t n_desc,
                     EmoError *err);
 

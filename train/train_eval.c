@@ -7,6 +7,20 @@
 
 #include "train_augment.h"
 
+void train_forward_views(NetModel *m, const float *x, int B, const TrainView *views, int n_views, float *scratch,
+                         float *probs)
+{
+    const NetConfig *cfg = net_config(m);
+    const int K = (int)cfg->n_classes, W = (int)cfg->input_w, H = (int)cfg->input_h;
+    memset(probs, 0, (size_t)B * (size_t)K * sizeof *probs);
+    for (int v = 0; v < n_views; v++) {
+        train_view_images(x, scratch, (size_t)B, W, H, views[v]);
+        net_forward(m, scratch, B, 0);
+        const float *p = net_probs(m);
+        for (size_t i = 0; i < (size_t)B * (size_t)K; i++) probs[i] += p[i] / (float)n_views;
+    }
+}
+
 EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoError *err)
 {
     const TrainView face = {0, 0, 0};
@@ -44,13 +58,7 @@ EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, const TrainView *views
             train_metrics_add_batch(out, b.labels, net_logits(m), (size_t)b.count, loss);
             continue;
         }
-        memset(probs, 0, (size_t)b.count * (size_t)K * sizeof *probs);
-        for (int v = 0; v < n_views; v++) {
-            train_view_images(b.x, view, (size_t)b.count, W, H, views[v]);
-            net_forward(m, view, b.count, 0);
-            const float *p = net_probs(m);
-            for (size_t i = 0; i < (size_t)b.count * (size_t)K; i++) probs[i] += p[i] / (float)n_views;
-        }
+        train_forward_views(m, b.x, b.count, views, n_views, view, probs);
         for (int i = 0; i < b.count; i++) {
             const float *p = probs + (size_t)i * (size_t)K;
             double pl = p[b.labels[i]];

@@ -25,6 +25,12 @@ EmoStatus train_evaluate(NetModel *m, TrainLoader *l, TrainMetrics *out, EmoErro
 EmoStatus train_evaluate_tta(NetModel *m, TrainLoader *l, const TrainView *views, int n_views, TrainMetrics *out,
                              EmoError *err);
 
+/* Class probabilities of B <= net_max_batch(m) images x (B,1,H,W) as the
+ * mean over n_views views of each (eval mode): probs (B,K) overwritten.
+ * scratch holds one batch of images (B*H*W floats). */
+void train_forward_views(NetModel *m, const float *x, int B, const TrainView *views, int n_views, float *scratch,
+                         float *probs);
+
 /* Re-estimates the batch-norm running statistics of m for its current
  * weights ("precise BN"): `batches` forward passes in training mode over
  * l (training order starting at `epoch`, continuing into the following

@@ -268,8 +268,7 @@ int main(int argc, char **argv)
     char *model_path = NULL;
     const char *annotate = NULL;
     Ctx cx = {.whole = WHOLE_AUTO, .max_side = 1600};
-    char tta_desc[32];
-    cx.n_views = train_tta_parse("shift", cx.views, tta_desc, sizeof tta_desc, NULL);
+    cx.n_views = train_tta_parse("shift", cx.views, NULL, 0, NULL);
     int threads = 1, c;
     NetInferMode precision = NET_INFER_FP32;
     char *end;
@@ -312,7 +311,7 @@ int main(int argc, char **argv)
         case O_QUIET: cx.quiet = 1; break;
         case O_TTA: {
             EmoError terr;
-            cx.n_views = train_tta_parse(optarg ? optarg : "flip", cx.views, tta_desc, sizeof tta_desc, &terr);
+            cx.n_views = train_tta_parse(optarg ? optarg : "flip", cx.views, NULL, 0, &terr);
             if (!cx.n_views) {
                 free(model_path);
                 return usage_error("--tta: %s", terr.msg);

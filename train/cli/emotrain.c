@@ -389,7 +389,7 @@ static void on_signal(int sig)
 /*-*** --eval ***/
 
 static int run_eval(const char *model, const char *const *dirs, int ndirs, const char *json_path,
-                    const char *png_path, int batch, int threads, int skip_corrupt, const char *tta, NetInferMode precision,
+                    const char *png_path, int batch, int threads, int skip_corrupt, const TrainView *views, int n_views, const char *tta_desc, NetInferMode precision,
                     int quiet)
 {
     EmoError err;
@@ -411,10 +411,7 @@ static int run_eval(const char *model, const char *const *dirs, int ndirs, const
     TrainMetrics tm;
     train_metrics_reset(&tm);
     double t0 = mono_s();
-    TrainView views[TRAIN_TTA_MAX_VIEWS];
-    char tta_desc[32];
-    int n_views = train_tta_parse(tta, views, tta_desc, sizeof tta_desc, &err);
-    if (!n_views || train_evaluate_tta(m, l, views, n_views, &tm, &err) != EMO_OK) goto fail;
+    if (train_evaluate_tta(m, l, views, n_views, &tm, &err) != EMO_OK) goto fail;
     double dt = mono_s() - t0;
     char *text = train_report_text(&tm);
     if (!text) {
@@ -485,7 +482,9 @@ static int train_main(int argc, char **argv)
     train_options_default(&o);
     const char *train_dirs[MAX_DIRS], *val_dirs[MAX_DIRS];
     int ntrain = 0, nval = 0, quiet = 0, eval = 0, precision_set = 0;
-    const char *tta = NULL;
+    TrainView tta_views[TRAIN_TTA_MAX_VIEWS];
+    char tta_desc[32];
+    int tta_set = 0, n_views = train_tta_parse("none", tta_views, tta_desc, sizeof tta_desc, NULL);
     NetInferMode precision = NET_INFER_FP32;
     const char *out = NULL, *model = NULL, *json_path = NULL, *png_path = NULL;
     const char *optimizer = "adam", *schedule = "plateau";
@@ -604,13 +603,11 @@ static int train_main(int argc, char **argv)
         case OPT_MODEL: model = optarg; break;
         case OPT_JSON: json_path = optarg; break;
         case OPT_PNG: png_path = optarg; break;
-        case OPT_TTA: {
-            TrainView views[TRAIN_TTA_MAX_VIEWS];
-            char desc[32];
-            tta = optarg ? optarg : "flip";
-            if (!train_tta_parse(tta, views, desc, sizeof desc, &err)) return usage_error("--tta: %s", err.msg);
+        case OPT_TTA:
+            n_views = train_tta_parse(optarg ? optarg : "flip", tta_views, tta_desc, sizeof tta_desc, &err);
+            if (!n_views) return usage_error("--tta: %s", err.msg);
+            tta_set = 1;
             break;
-        }
         case OPT_PRECISION:
             if (!net_infer_mode_parse(optarg, &precision)) return usage_error("--precision '%s': expected fp32, bf16 or layers", optarg);
             precision_set = 1;
@@ -633,10 +630,10 @@ static int train_main(int argc, char **argv)
         if (!model) return usage_error("%s", "--eval needs --model M");
         if (out && json_path) return usage_error("%s", "give -o or --json, not both");
         return run_eval(model, train_dirs, ntrain, json_path ? json_path : out, png_path, o.batch, o.threads,
-                        o.skip_corrupt, tta, precision, quiet);
+                        o.skip_corrupt, tta_views, n_views, tta_desc, precision, quiet);
     }
     if (!out) return usage_error("%s", "-o RUNDIR is required");
-    if (model || json_path || png_path || tta || precision_set)
+    if (model || json_path || png_path || tta_set || precision_set)
         return usage_error("%s", "--model/--json/--confusion-png/--tta/--precision go with --eval");
 
     if (train_optimizer_parse(optimizer, &o.optim, &err) != EMO_OK) return usage_error("%s", err.msg);
