@@ -431,7 +431,8 @@ START_TEST(usage_help_version)
     const char *bad[] = {"", "--shards x", "--shards x -o y --epochs 0", "--shards x -o y --class-weights bogus",
                          "--shards x -o y --schedule linear", "--shards x -o y --optimizer rmsprop",
                          "--shards x -o y --augment spin", "--shards x -o y --arch 8", "--eval --shards x",
-                         "--shards x -o y --no-such-option", "--shards x -o y extra"};
+                         "--shards x -o y --no-such-option", "--shards x -o y extra", "--shards x -o y --ema 1",
+                         "--shards x -o y --ema -0.5", "--shards x -o y --tta=flip"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = ts_run(f.log, "'%s' %s", f.bin, bad[i]);
         ck_assert_msg(rc == 2, "'%s' exited %d", bad[i], rc);
