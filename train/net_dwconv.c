@@ -58,6 +58,45 @@ void net_dwconv3x3_forward(float *out, const float *in, const float *w, int B, i
     }
 }
 
+/* One row's weight gradient for channels [c0, c0+NET_VL): the nine taps'
+ * sums stay in registers across the row, as in conv A's (net_conv.c). The
+ * loop it replaces added into a (9, C) array in memory, two loads and a
+ * store per multiply-add. r0 / r2 are the input rows above and below (NULL
+ * at the image's top and bottom: zero padding); each tap still sums over x
+ * in ascending order, so the result is the same float for float. Stores
+ * the sums to acc (9, C). */
+static void dw_grad_row_block(float *restrict acc, const float *restrict r0, const float *restrict r1,
+                              const float *restrict r2, const float *restrict g, int W, int C, int c0)
+{
+    /* Nine named accumulators: GCC keeps an array of vectors on the stack. */
+    vnf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}, a8 = {0};
+    for (int x = 0; x < W; x++) {
+        const size_t o = (size_t)x * C + c0;
+        const int left = x > 0, right = x + 1 < W;
+        vnf gv, v;
+        VN_LOAD(gv, g + o);
+#define DW_TAPS(row, aL, aM, aR)                                              \
+    do {                                                                      \
+        if (left) { VN_LOAD(v, (row) + o - C); aL += v * gv; }                \
+        VN_LOAD(v, (row) + o); aM += v * gv;                                  \
+        if (right) { VN_LOAD(v, (row) + o + C); aR += v * gv; }               \
+    } while (0)
+        if (r0) DW_TAPS(r0, a0, a1, a2);
+        DW_TAPS(r1, a3, a4, a5);
+        if (r2) DW_TAPS(r2, a6, a7, a8);
+#undef DW_TAPS
+    }
+    VN_STORE(acc + c0, a0);
+    VN_STORE(acc + (size_t)C + c0, a1);
+    VN_STORE(acc + (size_t)2 * C + c0, a2);
+    VN_STORE(acc + (size_t)3 * C + c0, a3);
+    VN_STORE(acc + (size_t)4 * C + c0, a4);
+    VN_STORE(acc + (size_t)5 * C + c0, a5);
+    VN_STORE(acc + (size_t)6 * C + c0, a6);
+    VN_STORE(acc + (size_t)7 * C + c0, a7);
+    VN_STORE(acc + (size_t)8 * C + c0, a8);
+}
+
 void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, int B,
                             int H, int W, int C, int accumulate, double *red)
 {
@@ -69,6 +108,7 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
         }
     }
     const size_t stride = (size_t)9 * C;
+    const int cv = C - C % NET_VL; /* channels the register kernel takes; the rest below */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, C, j);
@@ -79,18 +119,24 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
         for (size_t r = lo; r < hi; r++) { /* one row in float, then into double */
             const int n = (int)(r / H), y = (int)(r % H);
             const float *img = in + (size_t)n * H * W * C;
-            memset(acc, 0, stride * sizeof *acc);
-            for (int x = 0; x < W; x++) {
-                const float *restrict g = dout + (r * W + x) * C;
-                for (int ky = 0; ky < 3; ky++) {
-                    const int iy = y + ky - 1;
-                    if (iy < 0 || iy >= H) continue;
-                    for (int kx = 0; kx < 3; kx++) {
-                        const int ix = x + kx - 1;
-                        if (ix < 0 || ix >= W) continue;
-                        const float *restrict i = img + ((size_t)iy * W + ix) * C;
-                        float *restrict p = acc + (size_t)(ky * 3 + kx) * C;
-                        for (int c = 0; c < C; c++) p[c] += i[c] * g[c];
+            const float *g = dout + r * W * C;
+            const float *r1 = img + (size_t)y * W * C;
+            const float *r0 = y > 0 ? r1 - (size_t)W * C : NULL, *r2 = y + 1 < H ? r1 + (size_t)W * C : NULL;
+            for (int c0 = 0; c0 < cv; c0 += NET_VL) dw_grad_row_block(acc, r0, r1, r2, g, W, C, c0);
+            if (cv < C) {
+                for (int t = 0; t < 9; t++) memset(acc + (size_t)t * C + cv, 0, (size_t)(C - cv) * sizeof *acc);
+                for (int x = 0; x < W; x++) {
+                    const float *restrict gx = g + (size_t)x * C;
+                    for (int ky = 0; ky < 3; ky++) {
+                        const int iy = y + ky - 1;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int ix = x + kx - 1;
+                            if (ix < 0 || ix >= W) continue;
+                            const float *restrict i = img + ((size_t)iy * W + ix) * C;
+                            float *restrict p = acc + (size_t)(ky * 3 + kx) * C;
+                            for (int c = cv; c < C; c++) p[c] += i[c] * gx[c];
+                        }
                     }
                 }
             }
