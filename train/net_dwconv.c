@@ -97,6 +97,25 @@ static void dw_grad_row_block(float *restrict acc, const float *restrict r0, con
     VN_STORE(acc + (size_t)8 * C + c0, a8);
 }
 
+/* The same sums for channels [c0, C), fewer than a vector: scalar, into acc
+ * (9, C) in memory. */
+static void dw_grad_row_tail(float *restrict acc, const float *r0, const float *r1, const float *r2,
+                             const float *restrict g, int W, int C, int c0)
+{
+    const float *rows[3] = {r0, r1, r2};
+    for (int t = 0; t < 9; t++) memset(acc + (size_t)t * C + c0, 0, (size_t)(C - c0) * sizeof *acc);
+    for (int x = 0; x < W; x++)
+        for (int ky = 0; ky < 3; ky++) {
+            if (!rows[ky]) continue;
+            for (int kx = x > 0 ? 0 : 1; kx < (x + 1 < W ? 3 : 2); kx++) {
+                const float *restrict i = rows[ky] + (size_t)(x + kx - 1) * C;
+                const float *restrict gx = g + (size_t)x * C;
+                float *restrict p = acc + (size_t)(ky * 3 + kx) * C;
+                for (int c = c0; c < C; c++) p[c] += i[c] * gx[c];
+            }
+        }
+}
+
 void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, int B,
                             int H, int W, int C, int accumulate, double *red)
 {
@@ -123,23 +142,7 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
             const float *r1 = img + (size_t)y * W * C;
             const float *r0 = y > 0 ? r1 - (size_t)W * C : NULL, *r2 = y + 1 < H ? r1 + (size_t)W * C : NULL;
             for (int c0 = 0; c0 < cv; c0 += NET_VL) dw_grad_row_block(acc, r0, r1, r2, g, W, C, c0);
-            if (cv < C) {
-                for (int t = 0; t < 9; t++) memset(acc + (size_t)t * C + cv, 0, (size_t)(C - cv) * sizeof *acc);
-                for (int x = 0; x < W; x++) {
-                    const float *restrict gx = g + (size_t)x * C;
-                    for (int ky = 0; ky < 3; ky++) {
-                        const int iy = y + ky - 1;
-                        if (iy < 0 || iy >= H) continue;
-                        for (int kx = 0; kx < 3; kx++) {
-                            const int ix = x + kx - 1;
-                            if (ix < 0 || ix >= W) continue;
-                            const float *restrict i = img + ((size_t)iy * W + ix) * C;
-                            float *restrict p = acc + (size_t)(ky * 3 + kx) * C;
-                            for (int c = cv; c < C; c++) p[c] += i[c] * gx[c];
-                        }
-                    }
-                }
-            }
+            if (cv < C) dw_grad_row_tail(acc, r0, r1, r2, g, W, C, cv);
             net_flush(part, acc, stride);
         }
     }
