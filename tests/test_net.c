@@ -357,13 +357,13 @@ static double fwd_conv3x3(void *c)
 static double fwd_conv1x1(void *c)
 {
     Layer *L = c;
-    net_conv1x1_forward(L->out, L->in, L->w, (size_t)L->B * L->H * L->W, L->Ci, L->Co);
+    net_conv1x1_forward(L->out, L->in, L->w, (size_t)L->B * L->H * L->W, L->Ci, L->Co, NULL);
     return dot(L->out, L->R, L->nout);
 }
 static double fwd_conv1x1s2(void *c)
 {
     Layer *L = c;
-    net_conv1x1s2_forward(L->out, L->full, L->in, L->w, L->B, L->H, L->W, L->Ci, L->Co);
+    net_conv1x1s2_forward(L->out, L->full, L->in, L->w, L->B, L->H, L->W, L->Ci, L->Co, NULL);
     return dot(L->out, L->R, L->nout);
 }
 static double fwd_dw(void *c)
@@ -376,7 +376,7 @@ static double fwd_bn(void *c)
 {
     Layer *L = c;
     net_bn_forward_train(L->out, L->mean, L->invstd, L->rm, L->rv, L->in, L->gamma, L->beta,
-                         (size_t)L->B * L->H * L->W, L->Ci, 0.1f, 1e-5f, L->relu, L->red);
+                         (size_t)L->B * L->H * L->W, L->Ci, 0.1f, 1e-5f, L->relu, 0, L->red);
     return dot(L->out, L->R, L->nout);
 }
 static double fwd_pool(void *c)
@@ -570,7 +570,7 @@ START_TEST(grad_conv1x1_and_stride2)
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
         float *wpart = malloc(NET_WPART_FLOATS(nw, B) * sizeof *wpart);
-        net_conv1x1_backward(dx, dw, L.R, L.in, L.w, (size_t)B * H * W, Ci, Co, wpart);
+        net_conv1x1_backward(dx, dw, L.R, L.in, L.w, (size_t)B * H * W, Ci, Co, wpart, NULL);
         free(wpart);
         dircheck("conv1x1 dx", fwd_conv1x1, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 5);
         dircheck("conv1x1 dw", fwd_conv1x1, &L, L.w, dw, nw, 1e-2f, 1e-3, 0, 6);
@@ -653,6 +653,97 @@ START_TEST(grad_batchnorm)
         free(dx);
         layer_free(&L);
     }
+}
+END_TEST
+
+/* Largest |a - b| over the largest |b|: agreement of two computations. */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
+        m = fabs((double)b[i]) > m ? fabs((double)b[i]) : m;
+    }
+    return m > 0 ? d / m : d;
+}
+
+/* A 1x1 conv that leaves its batch norm's statistics (net_conv1x1_forward
+ * with stats) and one that finishes its batch norm's backward (NetBNGrad)
+ * against the separate layers. Sizes: R = 4800 rows, so that each of the 8
+ * GEMM blocks has two NET_PW_SUB pieces; widths multiples of 16 (the tiled
+ * kernel), 48 columns of which 16 fall in an edge tile; the conv's output
+ * far from 0 (a mean of ~100 against a deviation of ~1), which
+ * E[x^2] - E[x]^2 in float would lose. */
+START_TEST(fused_bn_conv1x1_match_layers)
+{
+    uint64_t s = 21;
+    const int Ci = 32, Co = 48;
+    const size_t R = 4800, nin = R * Ci, nout = R * Co, nw = (size_t)Ci * Co;
+    float *in = malloc(nin * sizeof *in), *w = malloc(nw * sizeof *w), *out = malloc(nout * sizeof *out),
+          *out2 = malloc(nout * sizeof *out2);
+    fill(in, nin, &s, 0.5f, 1.5f);
+    fill(w, nw, &s, -0.1f, 0.5f);
+    for (size_t i = 0; i < nin; i += Ci) in[i] = 40.0f; /* channel 0 of every row, times 2.5: a large mean */
+    for (int c = 0; c < Co; c++) w[c] = 2.5f;
+    double *red = malloc(NET_RED_DOUBLES(Co) * sizeof *red);
+    float *wpart = malloc(NET_WPART_FLOATS(nw, 64) * sizeof *wpart);
+    float *gamma = malloc(Co * sizeof *gamma), *beta = malloc(Co * sizeof *beta);
+    fill(gamma, Co, &s, 0.5f, 1.5f);
+    fill(beta, Co, &s, -0.5f, 0.5f);
+    float st[2][4][48]; /* mean, invstd, running mean, running var; unfused, fused */
+    memset(st, 0, sizeof st);
+    float *y = malloc(nout * sizeof *y), *y2 = malloc(nout * sizeof *y2);
+
+    net_conv1x1_forward(out, in, w, R, Ci, Co, NULL);
+    net_bn_forward_train(y, st[0][0], st[0][1], st[0][2], st[0][3], out, gamma, beta, R, Co, 0.1f, 1e-5f, 1, 0, red);
+    const int np = net_conv1x1_forward(out2, in, w, R, Ci, Co, red);
+    ck_assert_int_eq(np, NET_GEMM_CHUNKS);
+    ck_assert_mem_eq(out2, out, nout * sizeof *out);
+    net_bn_forward_train(y2, st[1][0], st[1][1], st[1][2], st[1][3], out2, gamma, beta, R, Co, 0.1f, 1e-5f, 1, np,
+                         red);
+    for (int c = 0; c < Co; c++) { /* both against the statistics in double */
+        double mu = 0, var = 0;
+        for (size_t r = 0; r < R; r++) mu += out[r * Co + c];
+        mu /= (double)R;
+        for (size_t r = 0; r < R; r++) var += (out[r * Co + c] - mu) * (out[r * Co + c] - mu);
+        var /= (double)R;
+        ck_assert_msg(mu > 90, "channel %d: mean %g, not the large-mean case", c, mu);
+        for (int f = 0; f < 2; f++) {
+            ck_assert_double_eq_tol(st[f][0][c], mu, 1e-6 * fabs(mu));
+            ck_assert_double_eq_tol(st[f][1][c], 1 / sqrt(var + 1e-5), 1e-5 / sqrt(var + 1e-5));
+        }
+    }
+    ck_assert_double_le(rel_diff(y2, y, nout), 1e-5);
+
+    /* backward: BN (with its ReLU) then the conv, against the fused pair */
+    float *dy = malloc(nout * sizeof *dy), *dbn = malloc(nout * sizeof *dbn), *coef = malloc(3 * Co * sizeof *coef);
+    float *dx = malloc(nin * sizeof *dx), *dx2 = malloc(nin * sizeof *dx2), *scr = malloc(NET_GEMM_CHUNKS * NET_PW_SUB * Co * sizeof *scr);
+    float *dw = calloc(nw, sizeof *dw), *dw2 = calloc(nw, sizeof *dw2), *dg = calloc(Co, sizeof *dg),
+          *db = calloc(Co, sizeof *db), *dg2 = calloc(Co, sizeof *dg2), *db2 = calloc(Co, sizeof *db2);
+    fill(dy, nout, &s, -1, 1);
+    net_bn_backward(dbn, dg, db, dy, y, out, st[0][0], st[0][1], gamma, R, Co, red);
+    net_conv1x1_backward(dx, dw, dbn, in, w, R, Ci, Co, wpart, NULL);
+    net_bn_backward_sums(coef, dg2, db2, dy, y, out, st[0][0], st[0][1], gamma, R, Co, red);
+    const NetBNGrad g = {.dout = dy, .relu_out = y, .in = out, .mean = st[0][0], .invstd = st[0][1], .coef = coef,
+                         .scratch = scr};
+    net_conv1x1_backward(dx2, dw2, NULL, in, w, R, Ci, Co, wpart, &g);
+    ck_assert_mem_eq(dg2, dg, Co * sizeof *dg);
+    ck_assert_mem_eq(db2, db, Co * sizeof *db);
+    ck_assert_double_le(rel_diff(dx2, dx, nin), 1e-6);
+    ck_assert_double_le(rel_diff(dw2, dw, nw), 1e-6);
+    /* and the input gradient is w^T times the BN's, computed here in double */
+    for (size_t r = 0; r < R; r += 997)
+        for (int i = 0; i < Ci; i++) {
+            double t = 0, m = 0;
+            for (int c = 0; c < Co; c++) {
+                t += (double)dbn[r * Co + c] * w[(size_t)i * Co + c];
+                m += fabs((double)dbn[r * Co + c] * w[(size_t)i * Co + c]);
+            }
+            ck_assert_double_le(fabs(dx2[r * Ci + i] - t), 1e-6 * m + 1e-12);
+        }
+    free(in), free(w), free(out), free(out2), free(red), free(wpart), free(gamma), free(beta), free(y), free(y2);
+    free(dy), free(dbn), free(coef), free(dx), free(dx2), free(scr), free(dw), free(dw2), free(dg), free(db);
+    free(dg2), free(db2);
 }
 END_TEST
 
@@ -1115,6 +1206,7 @@ int main(void)
     tcase_add_test(fd, grad_conv1x1_and_stride2);
     tcase_add_test(fd, grad_dwconv);
     tcase_add_test(fd, grad_batchnorm);
+    tcase_add_test(fd, fused_bn_conv1x1_match_layers);
     tcase_add_test(fd, grad_maxpool);
     tcase_add_test(fd, grad_loss_weights_smoothing_focal);
     tcase_add_test(fd, grad_whole_network);

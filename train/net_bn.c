@@ -1,7 +1,7 @@
 /* net_bn.c: batch normalization over NHWC rows (per channel), with optional fused ReLU.
  *
- * Statistics take one pass over data shifted by its first row (see
- * col_sums2). Sums run over blocks of BN_BLOCK rows in float (vectorized,
+ * Statistics take one pass over data shifted by a row of it (see
+ * net_bn_part_rows). Sums run over blocks of BN_BLOCK rows in float (vectorized,
  * 16 channels per AVX-512 op), blocks are added in double, chunks in a fixed
  * order (net_util.h), so results do not depend on the thread count. */
 #include <math.h>
@@ -61,56 +61,83 @@ static inline void bn_grad_row(float *restrict sg, float *restrict sgx, const fl
         }
 }
 
-/* Column sums of d = in - K and of d^2 in one pass, K = the first row:
- * shifting by a sample of the data keeps E[d^2] - E[d]^2 well conditioned
- * (the shift is within a few standard deviations of the mean), where
- * E[x^2] - E[x]^2 would cancel, and saves the second read of the input. */
-static void col_sums2(double *s1, double *s2, const float *in, size_t R, int C, double *red)
+/* Statistics by chunks of rows. Chunk j's partials (net_red_part(red, C, j))
+ * are its first row K as a shift, then the column sums of d = x - K and of
+ * d^2. Shifting by a sample of the data keeps E[d^2] - E[d]^2 well
+ * conditioned (the shift is within a few standard deviations of the mean),
+ * where E[x^2] - E[x]^2 would cancel, and needs one pass, not two. Each
+ * chunk has its own shift, so that a producer can add rows in any order of
+ * chunks (net_conv1x1_forward, while they are in cache). */
+void net_bn_part_rows(double *red, int C, int j, const float *rows, size_t n, int first)
 {
-    const float *K = in;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int j = 0; j < NET_RED_CHUNKS; j++) {
-        double *part = net_red_part(red, C, j);
-        float *restrict a1 = net_red_facc(red, C, j), *restrict a2 = a1 + C;
-        for (int c = 0; c < 2 * C; c++) part[c] = 0;
-        size_t lo, hi;
-        net_chunk(R, j, &lo, &hi);
-        for (size_t r0 = lo; r0 < hi; r0 += BN_BLOCK) {
-            const size_t r1 = r0 + BN_BLOCK < hi ? r0 + BN_BLOCK : hi;
-            for (int c = 0; c < 2 * C; c++) a1[c] = 0;
-            for (size_t r = r0; r < r1; r++) bn_stat_row(a1, a2, in + r * C, K, C);
-            net_flush(part, a1, 2 * (size_t)C);
-        }
+    double *part = net_red_part(red, C, j);
+    float *restrict a1 = net_red_facc(red, C, j), *restrict a2 = a1 + C;
+    if (first) {
+        for (int c = 0; c < C; c++) part[c] = rows[c];
+        for (int c = C; c < 3 * C; c++) part[c] = 0;
     }
+    float *restrict K = a2 + C; /* the shift in float, next to the sums */
+    for (int c = 0; c < C; c++) K[c] = (float)part[c];
+    for (size_t r0 = 0; r0 < n; r0 += BN_BLOCK) {
+        const size_t r1 = r0 + BN_BLOCK < n ? r0 + BN_BLOCK : n;
+        for (int c = 0; c < 2 * C; c++) a1[c] = 0;
+        for (size_t r = r0; r < r1; r++) bn_stat_row(a1, a2, rows + r * C, K, C);
+        net_flush(part + C, a1, 2 * (size_t)C);
+    }
+}
+
+/* Rows in chunk j of nparts over R rows (net_chunk's split, any count). */
+static double chunk_rows(size_t R, int j, int nparts)
+{
+    return (double)(R * (size_t)(j + 1) / (size_t)nparts - R * (size_t)j / (size_t)nparts);
+}
+
+/* Mean and biased variance from nparts chunk partials over R rows: each
+ * chunk's mean and sum of squared deviations, combined as Chan et al. do
+ * (in double). */
+static void bn_combine(double *mean, double *var, double *red, size_t R, int C, int nparts)
+{
     for (int c = 0; c < C; c++) {
-        double t1 = 0, t2 = 0;
-        for (int j = 0; j < NET_RED_CHUNKS; j++) {
-            t1 += net_red_part(red, C, j)[c];
-            t2 += net_red_part(red, C, j)[C + c];
+        double s = 0, m2 = 0;
+        for (int j = 0; j < nparts; j++) {
+            const double *part = net_red_part(red, C, j), n = chunk_rows(R, j, nparts);
+            if (n > 0) s += n * part[c] + part[C + c]; /* an empty chunk has no partials */
         }
-        s1[c] = t1;
-        s2[c] = t2;
+        const double mu = s / (double)R;
+        for (int j = 0; j < nparts; j++) {
+            const double *part = net_red_part(red, C, j), n = chunk_rows(R, j, nparts);
+            if (n == 0) continue;
+            const double d1 = part[C + c], dm = part[c] + d1 / n - mu;
+            m2 += part[2 * C + c] - d1 * d1 / n + n * dm * dm;
+        }
+        mean[c] = mu;
+        var[c] = m2 > 0 ? m2 / (double)R : 0;
     }
 }
 
 void net_bn_stats_train(float *a, float *b, float *mean, float *invstd, float *running_mean, float *running_var,
                         const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
-                        float eps, double *red)
+                        float eps, int nparts, double *red)
 {
-    double *s1 = net_red_tail(red, C), *s2 = s1 + C;
-    col_sums2(s1, s2, in, R, C, red);
+    if (!nparts) {
+        nparts = NET_RED_CHUNKS;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int j = 0; j < NET_RED_CHUNKS; j++) {
+            size_t lo, hi;
+            net_chunk(R, j, &lo, &hi);
+            if (hi > lo) net_bn_part_rows(red, C, j, in + lo * C, hi - lo, 1);
+        }
+    }
+    double *mu = net_red_tail(red, C), *var = mu + C;
+    bn_combine(mu, var, red, R, C, nparts);
     for (int c = 0; c < C; c++) {
-        const double d = s1[c] / (double)R;
-        const double mu = in[c] + d; /* in[c] is the shift K */
-        double v = s2[c] / (double)R - d * d;
-        v = v > 0 ? v : 0;
-        const double is = 1.0 / sqrt(v + eps);
-        mean[c] = (float)mu;
+        const double v = var[c], is = 1.0 / sqrt(v + eps);
+        mean[c] = (float)mu[c];
         invstd[c] = (float)is;
         a[c] = (float)(gamma[c] * is);
-        b[c] = (float)(beta[c] - mu * gamma[c] * is);
+        b[c] = (float)(beta[c] - mu[c] * gamma[c] * is);
         const double unbiased = R > 1 ? v * (double)R / (double)(R - 1) : v;
-        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mu);
+        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mu[c]);
         running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
 }
@@ -127,11 +154,12 @@ void net_bn_affine_eval(float *a, float *b, const float *gamma, const float *bet
 
 void net_bn_forward_train(float *out, float *mean, float *invstd, float *running_mean, float *running_var,
                           const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
-                          float eps, int relu, double *red)
+                          float eps, int relu, int nparts, double *red)
 {
-    /* a, b after the two double sums in the tail */
+    /* a, b after the mean and variance in the tail */
     float *a = (float *)(void *)(net_red_tail(red, C) + 2 * (size_t)C), *b = a + C;
-    net_bn_stats_train(a, b, mean, invstd, running_mean, running_var, in, gamma, beta, R, C, momentum, eps, red);
+    net_bn_stats_train(a, b, mean, invstd, running_mean, running_var, in, gamma, beta, R, C, momentum, eps, nparts,
+                       red);
     bn_apply(out, in, a, b, R, C, relu);
 }
 
@@ -144,11 +172,11 @@ void net_bn_forward_eval(float *out, const float *in, const float *gamma, const 
     bn_apply(out, in, a, b, R, C, relu);
 }
 
-void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
-                     const float *in, const float *mean, const float *invstd, const float *gamma, size_t R, int C,
-                     double *red)
+void net_bn_backward_sums(float *coef, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+                          const float *in, const float *mean, const float *invstd, const float *gamma, size_t R,
+                          int C, double *red)
 {
-    /* Pass 1: per channel sum(g) and sum(g * xhat), g = dout masked by the ReLU. */
+    /* Per channel sum(g) and sum(g * xhat), g = dout masked by the ReLU. */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < NET_RED_CHUNKS; j++) {
         double *part = net_red_part(red, C, j);
@@ -165,7 +193,7 @@ void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
             net_flush(part, sg, 2 * (size_t)C);
         }
     }
-    float *k = (float *)(void *)net_red_tail(red, C), *mg = k + C, *mgx = mg + C;
+    float *k = coef, *mg = k + C, *mgx = mg + C;
     for (int c = 0; c < C; c++) {
         double s = 0, sx = 0;
         for (int j = 0; j < NET_RED_CHUNKS; j++) {
@@ -178,12 +206,15 @@ void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
         mg[c] = (float)(s / (double)R);
         mgx[c] = (float)(sx / (double)R);
     }
-    /* Pass 2: dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)). */
-#pragma omp parallel for schedule(guided)
-    for (size_t r = 0; r < R; r++) {
+}
+
+void net_bn_backward_rows(float *dinp, const float *dout, const float *relu_out, const float *in, const float *mean,
+                          const float *invstd, const float *coef, size_t n, int C)
+{
+    const float *restrict mu = mean, *restrict is = invstd, *restrict kk = coef, *restrict g1 = coef + C,
+                          *restrict g2 = coef + 2 * C;
+    for (size_t r = 0; r < n; r++) {
         const float *restrict x = in + r * C, *restrict d = dout + r * C;
-        const float *restrict mu = mean, *restrict is = invstd, *restrict kk = k, *restrict g1 = mg,
-                              *restrict g2 = mgx;
         float *restrict o = dinp + r * C;
         if (relu_out) {
             const float *restrict m = relu_out + r * C;
@@ -194,5 +225,20 @@ void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
         } else {
             for (int c = 0; c < C; c++) o[c] = kk[c] * (d[c] - g1[c] - (x[c] - mu[c]) * is[c] * g2[c]);
         }
+    }
+}
+
+void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+                     const float *in, const float *mean, const float *invstd, const float *gamma, size_t R, int C,
+                     double *red)
+{
+    float *coef = (float *)(void *)net_red_tail(red, C); /* 3*C floats in the 4*C doubles */
+    net_bn_backward_sums(coef, dgamma, dbeta, dout, relu_out, in, mean, invstd, gamma, R, C, red);
+    /* dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)), BN_BLOCK rows at a time */
+    const size_t nblk = (R + BN_BLOCK - 1) / BN_BLOCK;
+#pragma omp parallel for schedule(guided)
+    for (size_t i = 0; i < nblk; i++) {
+        const size_t r0 = i * BN_BLOCK, n = R - r0 < BN_BLOCK ? R - r0 : BN_BLOCK, o = r0 * C;
+        net_bn_backward_rows(dinp + o, dout + o, relu_out ? relu_out + o : NULL, in + o, mean, invstd, coef, n, C);
     }
 }

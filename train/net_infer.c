@@ -105,7 +105,7 @@ static inline float ep_apply(const NetEpilogue *ep, int n, float v)
 
 /*-*** Implicit-GEMM convolution, fp32 ***/
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#if NET_TILED
 /* One register-tiled micro-kernel at the target's vector width (vnf,
  * NET_VL floats): TILE_MR rows x TILE_VN vectors of accumulators.
  *   AVX-512: 6 x 4 x 16 floats = 24 zmm accumulators, plus 4 for a row of

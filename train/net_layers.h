@@ -32,9 +32,9 @@
 /* 1x1 GEMMs are split into this many row blocks, 3x3 ones into images (see
  * net_conv.c); layers that compute weight gradients by GEMM take `wpart`,
  * a scratch of NET_WPART_FLOATS(weight size, batch) floats for the
- * per-block sums. */
+ * per-block sums (and, for the 1x1 backward, its transposed weights). */
 #define NET_GEMM_CHUNKS 8
-#define NET_WPART_FLOATS(nw, B) ((size_t)((B) > NET_GEMM_CHUNKS ? (B) : NET_GEMM_CHUNKS) * (size_t)(nw))
+#define NET_WPART_FLOATS(nw, B) ((size_t)((B) > NET_GEMM_CHUNKS ? (B) + 1 : NET_GEMM_CHUNKS + 1) * (size_t)(nw))
 
 /* Rows are split into this many chunks for deterministic reductions. */
 #define NET_RED_CHUNKS 32
@@ -68,16 +68,33 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
                           const float *relu_out, const float *in, const float *w, int B, int H, int W, int Ci,
                           int Co, double *red, float *wpart);
 
-/* Conv 1x1 (pointwise), no bias: one GEMM. out (R,Co), in (R,Ci), w (Ci,Co). */
-void net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co);
-/* dinp (R,Ci) or NULL (may be the same array as in); dw (Ci,Co) +=; dout (R,Co). */
+/* Conv 1x1 (pointwise), no bias: one GEMM. out (R,Co), in (R,Ci), w (Ci,Co).
+ * stats: NULL, or the red scratch of the train-mode batch norm that follows:
+ * receives its statistics' partials (net_bn_part_rows) and the return value
+ * is their number of chunks, for net_bn_forward_train's nparts (else 0). */
+int net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co, double *stats);
+/* Rows per piece of the 1x1 backward's GEMMs (net_conv1x1_backward). */
+#define NET_PW_SUB 512
+/* A batch norm right after a 1x1 conv whose backward the conv's backward
+ * finishes (its second half, net_bn_backward_rows): the conv's output
+ * gradient is then made from these, a piece at a time, and never stored. */
+typedef struct {
+    const float *dout;     /* (R,Co) the BN's output gradient */
+    const float *relu_out; /* (R,Co) the output of the ReLU fused after it, or NULL */
+    const float *in;       /* (R,Co) its input: the conv's forward output */
+    const float *mean, *invstd, *coef; /* (C), (C) from its forward; (3*C) net_bn_backward_sums */
+    float *scratch;                    /* NET_GEMM_CHUNKS * NET_PW_SUB * Co floats */
+} NetBNGrad;
+/* dinp (R,Ci) or NULL (may be the same array as in); dw (Ci,Co) +=; dout
+ * (R,Co), or NULL when bn gives it. */
 void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float *in, const float *w, size_t R,
-                          int Ci, int Co, float *wpart);
+                          int Ci, int Co, float *wpart, const NetBNGrad *bn);
 
 /* Conv 1x1 stride 2, no bias (the residual shortcut). Ho = (H-1)/2+1.
- * out (B,Ho,Wo,Co); gather (B*Ho*Wo,Ci) scratch; in (B,H,W,Ci). */
-void net_conv1x1s2_forward(float *out, float *gather, const float *in, const float *w, int B, int H, int W, int Ci,
-                           int Co);
+ * out (B,Ho,Wo,Co); gather (B*Ho*Wo,Ci) scratch; in (B,H,W,Ci); stats as
+ * net_conv1x1_forward. */
+int net_conv1x1s2_forward(float *out, float *gather, const float *in, const float *w, int B, int H, int W, int Ci,
+                          int Co, double *stats);
 /* dinp (B,H,W,Ci) overwritten (zeros off the stride grid); dw +=;
  * gather (B*Ho*Wo,Ci) scratch; dout (B,Ho,Wo,Co). */
 void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
@@ -93,16 +110,23 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
 
 /* Train mode: normalizes with the batch statistics, saves mean and invstd
  * (C) for backward, and updates running_mean/var the PyTorch way:
- * r = (1-momentum)*r + momentum*stat, with the unbiased variance (R/(R-1)). */
+ * r = (1-momentum)*r + momentum*stat, with the unbiased variance (R/(R-1)).
+ * nparts = 0: the statistics come from a pass over in; nparts > 0: the
+ * producer of in has left them in red, as net_bn_part_rows partials of
+ * nparts chunks (chunk j: rows R*j/nparts .. R*(j+1)/nparts - 1). */
 void net_bn_forward_train(float *out, float *mean, float *invstd, float *running_mean, float *running_var,
                           const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
-                          float eps, int relu, double *red);
+                          float eps, int relu, int nparts, double *red);
 /* The train-mode statistics and running-stat update of net_bn_forward_train
  * without applying them: a, b (C) receive the per-channel affine map
  * y = a*x + b, for a consumer that fuses it (net_maxpool_bn_forward). */
 void net_bn_stats_train(float *a, float *b, float *mean, float *invstd, float *running_mean, float *running_var,
                         const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
-                        float eps, double *red);
+                        float eps, int nparts, double *red);
+/* Adds n rows (C) of chunk j to its partial statistics in red (first: the
+ * chunk's first rows, which also set its shift). For a producer that adds
+ * its output rows while they are in cache; a chunk's rows in order. */
+void net_bn_part_rows(double *red, int C, int j, const float *rows, size_t n, int first);
 /* The eval-mode affine map a, b (C) from the running statistics. */
 void net_bn_affine_eval(float *a, float *b, const float *gamma, const float *beta, const float *running_mean,
                         const float *running_var, int C, float eps);
@@ -115,6 +139,16 @@ void net_bn_forward_eval(float *out, const float *in, const float *gamma, const 
 void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
                      const float *in, const float *mean, const float *invstd, const float *gamma, size_t R, int C,
                      double *red);
+/* The same in two halves, for a consumer that fuses the second one
+ * (net_conv1x1_backward): net_bn_backward_sums reads dout (and relu_out)
+ * and in once, adds to dgamma and dbeta and leaves in coef (3*C floats) what
+ * net_bn_backward_rows needs to compute dinp for any n rows, given
+ * pointers to the same rows of dout, relu_out (or NULL) and in. */
+void net_bn_backward_sums(float *coef, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+                          const float *in, const float *mean, const float *invstd, const float *gamma, size_t R,
+                          int C, double *red);
+void net_bn_backward_rows(float *dinp, const float *dout, const float *relu_out, const float *in, const float *mean,
+                          const float *invstd, const float *coef, size_t n, int C);
 
 /*-*** Pooling, elementwise ***/
 

@@ -90,6 +90,7 @@ typedef struct {
     float *mean;       /* (C) batch mean of the last train forward */
     float *invstd;     /* (C) 1/sqrt(batch var + eps) */
     float *a, *b;      /* (C) the affine map y = a*x + b of the last forward (fused consumers) */
+    float *coef;       /* (3*C) net_bn_backward_sums' coefficients for the second half */
 } NetBN;
 
 /* Profiling sections (net_profile_*): wall time per kind of layer. */
@@ -131,6 +132,7 @@ struct NetModel {
     size_t s_elems;
     double *red;   /* reduction scratch, NET_RED_DOUBLES(max channels) */
     float *wpart;  /* per-block weight gradients, NET_WPART_FLOATS(largest weight, max_batch) */
+    float *pwscr;  /* the fused BN gradients of the 1x1 backward, NET_GEMM_CHUNKS * NET_PW_SUB * largest width */
     uint16_t *h_B; /* (3,3,Ca/2,Cb,2) conv B weights as bf16 pairs (eval mode, bf16) */
     int wino_rows;  /* eval mode: conv B by Winograd F(2x2,3x3), this many tile rows at a time (0 = direct) */
     int wino4_rows; /* the same for F(4x4,3x3) (fp32 mode only; 0 = not possible) */
@@ -282,6 +284,7 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
         TAKE(m->bn[i].invstd, float, m->bn[i].C);
         TAKE(m->bn[i].a, float, m->bn[i].C);
         TAKE(m->bn[i].b, float, m->bn[i].C);
+        TAKE(m->bn[i].coef, float, 3 * (size_t)m->bn[i].C);
         cmax = m->bn[i].C > cmax ? m->bn[i].C : cmax;
     }
     TAKE(m->red, double, NET_RED_DOUBLES(cmax));
@@ -292,6 +295,9 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
         wmax = w2 > wmax ? w2 : wmax;
     }
     TAKE(m->wpart, float, NET_WPART_FLOATS(wmax, m->max_batch));
+    int pwc = 0;
+    for (int i = 0; i < m->n_modules; i++) pwc = m->mod[i].cout > pwc ? m->mod[i].cout : pwc;
+    TAKE(m->pwscr, float, (size_t)NET_GEMM_CHUNKS * NET_PW_SUB * pwc);
     for (int i = 0; i < 4; i++) TAKE(m->S[i], float, m->s_elems);
     /* eval-mode folded weights (infer_fold) */
     TAKE(m->h_B, uint16_t, (size_t)9 * m->Ca * m->Cb);
@@ -475,12 +481,14 @@ static float *P(NetModel *m, int t) { return m->params + m->tensors[t].offset; }
 static float *G(NetModel *m, int t) { return m->grads + m->tensors[t].offset; }
 static float *BUF(NetModel *m, int t) { return m->buffers + m->tensors[t].offset; }
 
-static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float *in, size_t R, int relu, int train)
+/* nparts: see net_bn_forward_train (statistics left in m->red by the producer). */
+static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float *in, size_t R, int relu, int train,
+                   int nparts)
 {
     NetBN *bn = &m->bn[bi];
     if (train)
         net_bn_forward_train(out, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
-                             P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, relu, m->red);
+                             P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, relu, nparts, m->red);
     else
         net_bn_forward_eval(out, in, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), R, bn->C,
                             NET_BN_EPS, relu, m->red);
@@ -488,12 +496,12 @@ static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float 
 
 /* The BN's affine map into bn->a, bn->b (train: batch stats, updating the
  * running ones; eval: running stats), for a consumer that applies it. */
-static void bn_affine(NetModel *m, int bi, int tg, int tb, const float *in, size_t R, int train)
+static void bn_affine(NetModel *m, int bi, int tg, int tb, const float *in, size_t R, int train, int nparts)
 {
     NetBN *bn = &m->bn[bi];
     if (train)
         net_bn_stats_train(bn->a, bn->b, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
-                           P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, m->red);
+                           P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, nparts, m->red);
     else
         net_bn_affine_eval(bn->a, bn->b, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), bn->C,
                            NET_BN_EPS);
@@ -821,7 +829,7 @@ void net_forward(NetModel *m, const float *x, int B, int train)
     PROF(m, 0, PF_INPUT, for (size_t i = 0; i < npix; i++) m->x[i] = (x[i] - mean) * inv);
 
     PROF(m, 0, PF_CONV_A, net_conv3x3c1_forward(m->a_conv, m->x, P(m, m->tA), B, m->H0, m->W0, m->Ca, 1));
-    PROF(m, 0, PF_BN, bn_fwd(m, m->bnA, m->tbnAg, m->tbnAb, m->a_bn, m->a_conv, (size_t)B * m->H1 * m->W1, 0, train));
+    PROF(m, 0, PF_BN, bn_fwd(m, m->bnA, m->tbnAg, m->tbnAb, m->a_bn, m->a_conv, (size_t)B * m->H1 * m->W1, 0, train, 0));
     PROF(m, 0, PF_CONV_B, {
         if (m->wino_train && m->wino4_rows) {
             net_wino4_weights(m->wU, P(m, m->tB), m->Ca, m->Cb);
@@ -831,24 +839,28 @@ void net_forward(NetModel *m, const float *x, int B, int train)
             net_conv3x3_forward(m->b_relu, m->S[0], m->a_bn, P(m, m->tB), NULL, B, m->H1, m->W1, m->Ca, m->Cb, 1);
         }
     });
-    PROF(m, 0, PF_BN, bn_fwd(m, m->bnB, m->tbnBg, m->tbnBb, m->b_bn, m->b_relu, (size_t)B * m->H2 * m->W2, 0, train));
+    PROF(m, 0, PF_BN, bn_fwd(m, m->bnB, m->tbnBg, m->tbnBb, m->b_bn, m->b_relu, (size_t)B * m->H2 * m->W2, 0, train, 0));
 
     const float *cur = m->b_bn;
     for (int i = 0; i < m->n_modules; i++) {
         NetModule *d = &m->mod[i];
         const size_t R = (size_t)B * d->H * d->W, Ro = (size_t)B * d->Ho * d->Wo;
         PROF(m, 0, PF_DW, net_dwconv3x3_forward(d->dw1, cur, P(m, d->t_dw1), B, d->H, d->W, d->cin));
-        PROF(m, 0, PF_PW, net_conv1x1_forward(d->pw1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout));
-        PROF(m, 0, PF_BN, bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train));
+        /* In train mode each conv before a BN leaves the BN's statistics in m->red. */
+        double *stats = train ? m->red : NULL;
+        int np;
+        PROF(m, 0, PF_PW, np = net_conv1x1_forward(d->pw1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, stats));
+        PROF(m, 0, PF_BN, bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train, np));
         PROF(m, 0, PF_DW, net_dwconv3x3_forward(d->dw2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout));
-        PROF(m, 0, PF_PW, net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout));
+        PROF(m, 0, PF_PW, np = net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout, stats));
         /* BN2 fused into the max-pool: the normalized tensor is never stored */
-        PROF(m, 0, PF_BN, bn_affine(m, d->bn2, d->t_bn2g, d->t_bn2b, d->pw2, R, train));
+        PROF(m, 0, PF_BN, bn_affine(m, d->bn2, d->t_bn2g, d->t_bn2b, d->pw2, R, train, np));
         PROF(m, 0, PF_POOL,
              net_maxpool_bn_forward(d->out, d->argmax, d->pw2, m->bn[d->bn2].a, m->bn[d->bn2].b, B, d->H, d->W,
                                     d->cout));
-        PROF(m, 0, PF_RES, net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout));
-        PROF(m, 0, PF_RES, bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train));
+        PROF(m, 0, PF_RES,
+             np = net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout, stats));
+        PROF(m, 0, PF_RES, bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train, np));
         PROF(m, 0, PF_RES, net_add(d->out, d->out, m->S[2], Ro * d->cout));
         cur = d->out;
     }
@@ -876,6 +888,18 @@ static void bn_bwd(NetModel *m, int bi, int tg, int tb, float *dinp, const float
 {
     NetBN *bn = &m->bn[bi];
     net_bn_backward(dinp, G(m, tg), G(m, tb), dout, relu_out, in, bn->mean, bn->invstd, P(m, tg), R, bn->C, m->red);
+}
+
+/* BN bi's backward sums (dgamma, dbeta +=) and, in g, what the 1x1 conv
+ * before it needs to finish its backward (net_conv1x1_backward). */
+static void bn_grad(NetModel *m, NetBNGrad *g, int bi, int tg, int tb, const float *dout, const float *relu_out,
+                    const float *in, size_t R)
+{
+    NetBN *bn = &m->bn[bi];
+    net_bn_backward_sums(bn->coef, G(m, tg), G(m, tb), dout, relu_out, in, bn->mean, bn->invstd, P(m, tg), R, bn->C,
+                         m->red);
+    *g = (NetBNGrad){.dout = dout, .relu_out = relu_out, .in = in, .mean = bn->mean, .invstd = bn->invstd,
+                     .coef = bn->coef, .scratch = m->pwscr};
 }
 
 EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, float *loss, EmoError *err)
@@ -916,13 +940,18 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
              net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout,
                                     m->wpart));
         /* branch: D -> maxpool -> BN2 -> pw2 -> dw2 -> BN1+ReLU -> pw1 -> dw1 -> Dn (adds) */
+        /* Each BN's backward: its sums here, its second half inside the
+         * backward of the pointwise conv before it (NetBNGrad). */
+        NetBNGrad g;
         PROF(m, 1, PF_POOL, net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout));
-        PROF(m, 1, PF_BN, bn_bwd(m, d->bn2, d->t_bn2g, d->t_bn2b, T2, T1, NULL, d->pw2, R));
-        PROF(m, 1, PF_PW, net_conv1x1_backward(T1, G(m, d->t_pw2), T2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout, m->wpart));
+        PROF(m, 1, PF_BN, bn_grad(m, &g, d->bn2, d->t_bn2g, d->t_bn2b, T1, NULL, d->pw2, R));
+        PROF(m, 1, PF_PW,
+             net_conv1x1_backward(T2, G(m, d->t_pw2), NULL, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout, m->wpart, &g));
         PROF(m, 1, PF_DW,
-             net_dwconv3x3_backward(T2, G(m, d->t_dw2), T1, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red));
-        PROF(m, 1, PF_BN, bn_bwd(m, d->bn1, d->t_bn1g, d->t_bn1b, T1, T2, d->r1, d->pw1, R));
-        PROF(m, 1, PF_PW, net_conv1x1_backward(T2, G(m, d->t_pw1), T1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, m->wpart));
+             net_dwconv3x3_backward(T1, G(m, d->t_dw2), T2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red));
+        PROF(m, 1, PF_BN, bn_grad(m, &g, d->bn1, d->t_bn1g, d->t_bn1b, T1, d->r1, d->pw1, R));
+        PROF(m, 1, PF_PW,
+             net_conv1x1_backward(T2, G(m, d->t_pw1), NULL, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, m->wpart, &g));
         PROF(m, 1, PF_DW,
              net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 1, m->red));
         float *t = D;

@@ -72,6 +72,14 @@ typedef int32_t v16i __attribute__((vector_size(64)));
 #else
 #define NET_VL 8
 #endif
+/* 1 where the register-tiled kernel (net_iconv_f32) has its vector body:
+ * AVX-512, or AVX2 with FMA. Elsewhere it falls back to plain loops, slower
+ * than OpenBLAS, and the 1x1 convs keep OpenBLAS (net_conv.c). */
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define NET_TILED 1
+#else
+#define NET_TILED 0
+#endif
 typedef float vnf __attribute__((vector_size(NET_VL * 4)));
 typedef int32_t vni __attribute__((vector_size(NET_VL * 4)));
 #define VN_LOAD(v, p) memcpy(&(v), (p), sizeof(vnf))
