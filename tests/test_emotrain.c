@@ -297,6 +297,28 @@ static char *corrupt_second_shard(const char *dir)
     return name;
 }
 
+/* Reductions over the batch go in fixed chunks, in a fixed order (BN
+ * statistics and gradients, weight gradients): the model does not depend
+ * on the thread count. Widths of 16 and 32 take the register-tiled 1x1
+ * kernels and the fused batch norms (net_conv.c). */
+START_TEST(same_model_at_any_thread_count)
+{
+    Fixture f;
+    fixture_open(&f);
+    char *a = run_dir(&f, "t1"), *b = run_dir(&f, "t2");
+    const char *opts = "--epochs 1 --lr 2e-3 --arch 16,16:32 --batch 16 --seed 7 --quiet";
+    ck_assert_int_eq(ts_run(f.log, "'%s' --shards '%s' -o '%s' %s --threads 1", f.bin, f.train, a, opts), 0);
+    ck_assert_int_eq(ts_run(f.log, "'%s' --shards '%s' -o '%s' %s --threads 2", f.bin, f.train, b, opts), 0);
+    char *ma = emo_path_join(a, "last.emomodel"), *mb = emo_path_join(b, "last.emomodel");
+    ck_assert_msg(files_equal(ma, mb), "%s and %s differ", ma, mb);
+    free(ma);
+    free(mb);
+    free(a);
+    free(b);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(early_stop_and_monitor)
 {
     Fixture f;
@@ -499,6 +521,7 @@ int main(void)
     tcase_add_test(tc, loss_falls_and_run_dir_complete);
     tcase_add_test(tc, stopped_and_resumed_equals_uninterrupted);
     tcase_add_test(tc, sigkill_then_resume_equals_uninterrupted);
+    tcase_add_test(tc, same_model_at_any_thread_count);
     tcase_add_test(tc, early_stop_and_monitor);
     tcase_add_test(tc, corrupt_shard_is_named_or_skipped);
     tcase_add_test(tc, eval_confusion_sums_to_records);
