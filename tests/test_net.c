@@ -584,8 +584,14 @@ START_TEST(grad_conv1x1_and_stride2)
         Layer L = layer_new(B, H, W, Ci, Co, nin, nw, nout, &s);
         float *dw = calloc(nw, sizeof *dw), *dx = malloc(nin * sizeof *dx);
         float *wpart = malloc(NET_WPART_FLOATS(nw, B) * sizeof *wpart);
-        net_conv1x1s2_backward(dx, dw, L.full, L.R, L.in, L.w, B, H, W, Ci, Co, wpart);
+        for (size_t i = 0; i < nin; i++) dx[i] = 0.25f; /* it adds: 0.25 + the gradient */
+        net_conv1x1s2_backward(dx, dw, L.full, L.R, L.in, L.w, B, H, W, Ci, Co, wpart, NULL);
         free(wpart);
+        for (size_t i = 0; i < nin; i++) {
+            const size_t pix = i / Ci, x = pix % W, y = pix / W % H;
+            if (x % 2 || y % 2) ck_assert_float_eq(dx[i], 0.25f); /* off the stride grid: untouched */
+            dx[i] -= 0.25f;
+        }
         dircheck("conv1x1s2 dx", fwd_conv1x1s2, &L, L.in, dx, nin, 1e-2f, 1e-3, 0, 7);
         dircheck("conv1x1s2 dw", fwd_conv1x1s2, &L, L.w, dw, nw, 1e-2f, 1e-3, 0, 8);
         free(dw);
@@ -776,11 +782,20 @@ START_TEST(grad_maxpool)
     int *am2 = malloc(nout * sizeof *am2);
     for (size_t i = 0; i < nin; i++) y[i] = L.in[i] * a[i % C] + b[i % C];
     net_maxpool_forward(L.out, L.argmax, y, B, H, W, C);
-    net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C);
+    net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C, NULL, NULL, NULL);
     for (size_t i = 0; i < nout; i++) {
         ck_assert_float_eq_tol(o2[i], L.out[i], 1e-6);
         ck_assert_int_eq(am2[i], L.argmax[i]);
     }
+    /* and with a shortcut's affine map added: out + ra*res + rb */
+    float ra[3] = {1.5f, -0.5f, 0.25f}, rb[3] = {-0.2f, 0.4f, 0.0f}, *res = malloc(nout * sizeof *res);
+    for (size_t i = 0; i < nout; i++) res[i] = (float)(i % 7) - 3.0f;
+    net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C, res, ra, rb);
+    for (size_t i = 0; i < nout; i++) {
+        ck_assert_float_eq_tol(o2[i], L.out[i] + res[i] * ra[i % C] + rb[i % C], 1e-5);
+        ck_assert_int_eq(am2[i], L.argmax[i]);
+    }
+    free(res);
     free(y);
     free(o2);
     free(am2);

@@ -345,21 +345,25 @@ int net_conv1x1s2_forward(float *out, float *gather, const float *in, const floa
 }
 
 void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
-                            const float *w, int B, int H, int W, int Ci, int Co, float *wpart)
+                            const float *w, int B, int H, int W, int Ci, int Co, float *wpart, const NetBNGrad *bn)
 {
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
     const size_t R = (size_t)B * Ho * Wo;
     gather_s2(gather, in, B, H, W, Ci);
     /* In place: each block's rows of the gathered input are read for dW
      * before the same rows are overwritten with their gradient. */
-    net_conv1x1_backward(gather, dw, dout, gather, w, R, Ci, Co, wpart, NULL);
+    net_conv1x1_backward(gather, dw, dout, gather, w, R, Ci, Co, wpart, bn);
+    /* Added to the pixels on the stride grid only: the others get nothing
+     * from the shortcut, and the branch wrote them already. */
 #pragma omp parallel for schedule(guided)
-    for (int r = 0; r < B * H; r++) {
-        const int n = r / H, y = r % H;
-        float *d = dinp + (size_t)r * W * Ci;
-        memset(d, 0, (size_t)W * Ci * sizeof *d);
-        if (y % 2) continue;
-        for (int x = 0; x < W; x += 2)
-            memcpy(d + (size_t)x * Ci, gather + (((size_t)n * Ho + y / 2) * Wo + x / 2) * Ci, (size_t)Ci * sizeof *d);
+    for (int r = 0; r < B * Ho; r++) {
+        const int n = r / Ho, oy = r % Ho;
+        float *d = dinp + ((size_t)n * H + 2 * oy) * W * Ci;
+        const float *g = gather + (size_t)r * Wo * Ci;
+        for (int ox = 0; ox < Wo; ox++) {
+            float *restrict dd = d + (size_t)2 * ox * Ci;
+            const float *restrict gg = g + (size_t)ox * Ci;
+            for (int c = 0; c < Ci; c++) dd[c] += gg[c];
+        }
     }
 }

@@ -95,10 +95,11 @@ void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float
  * net_conv1x1_forward. */
 int net_conv1x1s2_forward(float *out, float *gather, const float *in, const float *w, int B, int H, int W, int Ci,
                           int Co, double *stats);
-/* dinp (B,H,W,Ci) overwritten (zeros off the stride grid); dw +=;
- * gather (B*Ho*Wo,Ci) scratch; dout (B,Ho,Wo,Co). */
+/* dinp (B,H,W,Ci) += (on the stride grid: the other pixels get nothing);
+ * dw +=; gather (B*Ho*Wo,Ci) scratch; dout (B,Ho,Wo,Co), or NULL with bn
+ * (the batch norm after it, as net_conv1x1_backward). */
 void net_conv1x1s2_backward(float *dinp, float *dw, float *gather, const float *dout, const float *in,
-                            const float *w, int B, int H, int W, int Ci, int Co, float *wpart);
+                            const float *w, int B, int H, int W, int Ci, int Co, float *wpart, const NetBNGrad *bn);
 
 /* Depthwise conv 3x3, padding 1, no bias. out, in (B,H,W,C); w (3,3,C). */
 void net_dwconv3x3_forward(float *out, const float *in, const float *w, int B, int H, int W, int C);
@@ -156,14 +157,14 @@ void net_bn_backward_rows(float *dinp, const float *dout, const float *relu_out,
  * out (B,Ho,Wo,C); argmax (B,Ho,Wo,C) = input pixel index y*W+x in its image. */
 void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C);
 /* Max-pool of a*in+b (a batch norm's affine map, a, b (C)) without
- * writing the normalized tensor: saves one write and one read of it. */
+ * writing the normalized tensor: saves one write and one read of it. With
+ * res (B,Ho,Wo,C), adds ra*res + rb (the shortcut after its batch norm,
+ * ra, rb (C)) to the pooled output: the residual module's sum in the same
+ * pass. res NULL: nothing added. */
 void net_maxpool_bn_forward(float *out, int *argmax, const float *in, const float *a, const float *b, int B, int H,
-                            int W, int C);
+                            int W, int C, const float *res, const float *ra, const float *rb);
 /* dinp (B,H,W,C) overwritten. */
 void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int B, int H, int W, int C);
-
-/* out = a + b, n elements (out may alias a or b). */
-void net_add(float *out, const float *a, const float *b, size_t n);
 
 /* Zero padding by 1 on each side. out (B,H+2,W+2,C); in (B,H,W,C). */
 void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C);

@@ -852,16 +852,17 @@ void net_forward(NetModel *m, const float *x, int B, int train)
         PROF(m, 0, PF_PW, np = net_conv1x1_forward(d->pw1, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, stats));
         PROF(m, 0, PF_BN, bn_fwd(m, d->bn1, d->t_bn1g, d->t_bn1b, d->r1, d->pw1, R, 1, train, np));
         PROF(m, 0, PF_DW, net_dwconv3x3_forward(d->dw2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout));
+        /* The shortcut's conv and its BN's affine map first, so that the
+         * max-pool adds it to its output in the same pass. */
+        PROF(m, 0, PF_RES,
+             np = net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout, stats));
+        PROF(m, 0, PF_RES, bn_affine(m, d->rbn, d->t_rbng, d->t_rbnb, d->res, Ro, train, np));
         PROF(m, 0, PF_PW, np = net_conv1x1_forward(d->pw2, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout, stats));
         /* BN2 fused into the max-pool: the normalized tensor is never stored */
         PROF(m, 0, PF_BN, bn_affine(m, d->bn2, d->t_bn2g, d->t_bn2b, d->pw2, R, train, np));
         PROF(m, 0, PF_POOL,
              net_maxpool_bn_forward(d->out, d->argmax, d->pw2, m->bn[d->bn2].a, m->bn[d->bn2].b, B, d->H, d->W,
-                                    d->cout));
-        PROF(m, 0, PF_RES,
-             np = net_conv1x1s2_forward(d->res, m->S[1], cur, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout, stats));
-        PROF(m, 0, PF_RES, bn_fwd(m, d->rbn, d->t_rbng, d->t_rbnb, m->S[2], d->res, Ro, 0, train, np));
-        PROF(m, 0, PF_RES, net_add(d->out, d->out, m->S[2], Ro * d->cout));
+                                    d->cout, d->res, m->bn[d->rbn].a, m->bn[d->rbn].b));
         cur = d->out;
     }
     PROF(m, 0, PF_HEAD, {
@@ -934,13 +935,8 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
         NetModule *d = &m->mod[i];
         const float *in = i ? m->mod[i - 1].out : m->b_bn;
         const size_t R = (size_t)B * d->H * d->W, Ro = (size_t)B * d->Ho * d->Wo;
-        /* shortcut: D -> BN -> conv1x1/2 -> Dn (overwrites Dn) */
-        PROF(m, 1, PF_RES, bn_bwd(m, d->rbn, d->t_rbng, d->t_rbnb, T1, D, NULL, d->res, Ro));
-        PROF(m, 1, PF_RES,
-             net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, T1, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout,
-                                    m->wpart));
-        /* branch: D -> maxpool -> BN2 -> pw2 -> dw2 -> BN1+ReLU -> pw1 -> dw1 -> Dn (adds) */
-        /* Each BN's backward: its sums here, its second half inside the
+        /* branch: D -> maxpool -> BN2 -> pw2 -> dw2 -> BN1+ReLU -> pw1 -> dw1 -> Dn (overwrites Dn).
+         * Each BN's backward: its sums here, its second half inside the
          * backward of the pointwise conv before it (NetBNGrad). */
         NetBNGrad g;
         PROF(m, 1, PF_POOL, net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout));
@@ -953,7 +949,12 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
         PROF(m, 1, PF_PW,
              net_conv1x1_backward(T2, G(m, d->t_pw1), NULL, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, m->wpart, &g));
         PROF(m, 1, PF_DW,
-             net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 1, m->red));
+             net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 0, m->red));
+        /* shortcut: D -> BN -> conv1x1/2 -> Dn (adds, on the stride grid only) */
+        PROF(m, 1, PF_RES, bn_grad(m, &g, d->rbn, d->t_rbng, d->t_rbnb, D, NULL, d->res, Ro));
+        PROF(m, 1, PF_RES,
+             net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, NULL, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout,
+                                    m->wpart, &g));
         float *t = D;
         D = Dn;
         Dn = t;

@@ -1,12 +1,13 @@
-/* net_pool.c: max-pool 3x3/2 with argmax, global average pool, padding, residual add. */
+/* net_pool.c: max-pool 3x3/2 with argmax (and the residual add fused), global average pool, padding. */
 #include <float.h>
 #include <string.h>
 
 #include "net_layers.h"
 
-/* Max over each 3x3/2 window of a*in+b (identity when a == NULL). */
+/* Max over each 3x3/2 window of a*in+b (identity when a == NULL), plus
+ * ra*res+rb when res. */
 static void maxpool(float *out, int *argmax, const float *in, const float *a, const float *b, int B, int H, int W,
-                    int C)
+                    int C, const float *res, const float *ra, const float *rb)
 {
     const int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
 #pragma omp parallel for schedule(guided)
@@ -44,19 +45,23 @@ static void maxpool(float *out, int *argmax, const float *in, const float *a, co
                     }
                 }
             }
+            if (res) {
+                const float *restrict s = res + ((size_t)r * Wo + ox) * C;
+                for (int c = 0; c < C; c++) o[c] += s[c] * ra[c] + rb[c];
+            }
         }
     }
 }
 
 void net_maxpool_forward(float *out, int *argmax, const float *in, int B, int H, int W, int C)
 {
-    maxpool(out, argmax, in, NULL, NULL, B, H, W, C);
+    maxpool(out, argmax, in, NULL, NULL, B, H, W, C, NULL, NULL, NULL);
 }
 
 void net_maxpool_bn_forward(float *out, int *argmax, const float *in, const float *a, const float *b, int B, int H,
-                            int W, int C)
+                            int W, int C, const float *res, const float *ra, const float *rb)
 {
-    maxpool(out, argmax, in, a, b, B, H, W, C);
+    maxpool(out, argmax, in, a, b, B, H, W, C, res, ra, rb);
 }
 
 void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int B, int H, int W, int C)
@@ -75,12 +80,6 @@ void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int
                 d[(size_t)argmax[k] * C + c] += dout[k];
             }
     }
-}
-
-void net_add(float *out, const float *a, const float *b, size_t n)
-{
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C)
