@@ -272,7 +272,11 @@ int net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, i
         size_t lo, hi;
         gemm_block(R, nb, j, &lo, &hi);
         /* NET_PW_SUB rows at a time: the batch norm's sums (stats) read
-         * them from L2, not memory, right after the GEMM wrote them. */
+         * them from L2, not memory, right after the GEMM wrote them. Making
+         * the depthwise conv's rows just before, for the GEMM to find them
+         * in L2 too (a fused separable conv), was no faster: 702-735 ms for
+         * both convs against 705-738 (emotrain --bench --profile, 1 core,
+         * 6 steps). */
         for (size_t s = lo; s < hi; s += NET_PW_SUB) {
             const size_t e = s + NET_PW_SUB < hi ? s + NET_PW_SUB : hi;
             gemm_nn(out + s * Co, in + s * Ci, w, (int)(e - s), Ci, Co);

@@ -114,7 +114,7 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
  * r = (1-momentum)*r + momentum*stat, with the unbiased variance (R/(R-1)).
  * nparts = 0: the statistics come from a pass over in; nparts > 0: the
  * producer of in has left them in red, as net_bn_part_rows partials of
- * nparts chunks (chunk j: rows R*j/nparts .. R*(j+1)/nparts - 1). */
+ * nparts chunks that cover the R rows. */
 void net_bn_forward_train(float *out, float *mean, float *invstd, float *running_mean, float *running_var,
                           const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
                           float eps, int relu, int nparts, double *red);
@@ -125,8 +125,9 @@ void net_bn_stats_train(float *a, float *b, float *mean, float *invstd, float *r
                         const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
                         float eps, int nparts, double *red);
 /* Adds n rows (C) of chunk j to its partial statistics in red (first: the
- * chunk's first rows, which also set its shift). For a producer that adds
- * its output rows while they are in cache; a chunk's rows in order. */
+ * chunk's first rows, which also set its shift; n may be 0). For a producer
+ * that adds its output rows while they are in cache, each chunk's rows in
+ * the same order every time (the sums are then independent of threads). */
 void net_bn_part_rows(double *red, int C, int j, const float *rows, size_t n, int first);
 /* The eval-mode affine map a, b (C) from the running statistics. */
 void net_bn_affine_eval(float *a, float *b, const float *gamma, const float *beta, const float *running_mean,
