@@ -336,7 +336,7 @@ static double dot(const float *a, const float *b, size_t n)
 typedef struct {
     int B, H, W, Ci, Co, relu;
     float *in, *w, *bias, *gamma, *beta, *out, *R, *full, *aux;
-    float *mean, *invstd, *rm, *rv;
+    float *mean, *invstd, *rm, *rv, *ab;
     int *argmax;
     double *red;
     size_t nout;
@@ -375,7 +375,7 @@ static double fwd_dw(void *c)
 static double fwd_bn(void *c)
 {
     Layer *L = c;
-    net_bn_forward_train(L->out, L->mean, L->invstd, L->rm, L->rv, L->in, L->gamma, L->beta,
+    net_bn_forward_train(L->out, L->ab, L->mean, L->invstd, L->rm, L->rv, L->in, L->gamma, L->beta,
                          (size_t)L->B * L->H * L->W, L->Ci, 0.1f, 1e-5f, L->relu, 0, L->red);
     return dot(L->out, L->R, L->nout);
 }
@@ -414,6 +414,7 @@ static void layer_free(Layer *L)
     free(L->beta);
     free(L->mean);
     free(L->invstd);
+    free(L->ab);
     free(L->rm);
     free(L->rv);
     free(L->argmax);
@@ -637,6 +638,7 @@ START_TEST(grad_batchnorm)
         L.invstd = malloc(C * sizeof(float));
         L.rm = calloc(C, sizeof(float));
         L.rv = calloc(C, sizeof(float));
+        L.ab = malloc(2 * C * sizeof(float));
         fill(L.gamma, C, &s, 0.5f, 1.5f);
         fill(L.beta, C, &s, -0.5f, 0.5f);
         float *dg = calloc(C, sizeof *dg), *db = calloc(C, sizeof *db), *dx = malloc(n * sizeof *dx);
@@ -650,7 +652,17 @@ START_TEST(grad_batchnorm)
             ck_assert_float_eq_tol(L.rm[c], 0.1 * mu, 1e-6);
             ck_assert_float_eq_tol(L.rv[c], 0.1 * var / (double)(n / C - 1), 1e-6);
         }
-        net_bn_backward(dx, dg, db, L.R, relu ? L.out : NULL, L.in, L.mean, L.invstd, L.gamma, n / C, C, L.red);
+        net_bn_backward(dx, dg, db, L.R, relu ? L.ab : NULL, L.in, L.mean, L.invstd, L.gamma, n / C, C, L.red);
+        if (relu) { /* the mask from the affine map is the forward's ReLU, to the bit */
+            float *masked = malloc(n * sizeof *masked), *dx2 = malloc(n * sizeof *dx2);
+            float *dg2 = calloc(C, sizeof *dg2), *db2 = calloc(C, sizeof *db2);
+            for (size_t i = 0; i < n; i++) masked[i] = L.out[i] > 0 ? L.R[i] : 0.0f;
+            net_bn_backward(dx2, dg2, db2, masked, NULL, L.in, L.mean, L.invstd, L.gamma, n / C, C, L.red);
+            ck_assert_mem_eq(dx2, dx, n * sizeof *dx);
+            ck_assert_mem_eq(dg2, dg, C * sizeof *dg);
+            ck_assert_mem_eq(db2, db, C * sizeof *db);
+            free(masked), free(dx2), free(dg2), free(db2);
+        }
         dircheck("bn dx", fwd_bn, &L, L.in, dx, n, 1e-3f, 2e-2, 0, 11);
         dircheck("bn dgamma", fwd_bn, &L, L.gamma, dg, C, 1e-3f, 2e-2, 0, 12);
         dircheck("bn dbeta", fwd_bn, &L, L.beta, db, C, 1e-3f, 2e-2, 0, 13);
@@ -696,17 +708,18 @@ START_TEST(fused_bn_conv1x1_match_layers)
     float *gamma = malloc(Co * sizeof *gamma), *beta = malloc(Co * sizeof *beta);
     fill(gamma, Co, &s, 0.5f, 1.5f);
     fill(beta, Co, &s, -0.5f, 0.5f);
-    float st[2][4][48]; /* mean, invstd, running mean, running var; unfused, fused */
+    float st[2][4][48], ab[2][96]; /* mean, invstd, running mean, running var; affine map; unfused, fused */
     memset(st, 0, sizeof st);
     float *y = malloc(nout * sizeof *y), *y2 = malloc(nout * sizeof *y2);
 
     net_conv1x1_forward(out, in, w, R, Ci, Co, NULL);
-    net_bn_forward_train(y, st[0][0], st[0][1], st[0][2], st[0][3], out, gamma, beta, R, Co, 0.1f, 1e-5f, 1, 0, red);
+    net_bn_forward_train(y, ab[0], st[0][0], st[0][1], st[0][2], st[0][3], out, gamma, beta, R, Co, 0.1f, 1e-5f, 1, 0,
+                         red);
     const int np = net_conv1x1_forward(out2, in, w, R, Ci, Co, red);
     ck_assert_int_eq(np, NET_GEMM_CHUNKS);
     ck_assert_mem_eq(out2, out, nout * sizeof *out);
-    net_bn_forward_train(y2, st[1][0], st[1][1], st[1][2], st[1][3], out2, gamma, beta, R, Co, 0.1f, 1e-5f, 1, np,
-                         red);
+    net_bn_forward_train(y2, ab[1], st[1][0], st[1][1], st[1][2], st[1][3], out2, gamma, beta, R, Co, 0.1f, 1e-5f, 1,
+                         np, red);
     for (int c = 0; c < Co; c++) { /* both against the statistics in double */
         double mu = 0, var = 0;
         for (size_t r = 0; r < R; r++) mu += out[r * Co + c];
@@ -727,10 +740,24 @@ START_TEST(fused_bn_conv1x1_match_layers)
     float *dw = calloc(nw, sizeof *dw), *dw2 = calloc(nw, sizeof *dw2), *dg = calloc(Co, sizeof *dg),
           *db = calloc(Co, sizeof *db), *dg2 = calloc(Co, sizeof *dg2), *db2 = calloc(Co, sizeof *db2);
     fill(dy, nout, &s, -1, 1);
-    net_bn_backward(dbn, dg, db, dy, y, out, st[0][0], st[0][1], gamma, R, Co, red);
+    net_bn_backward(dbn, dg, db, dy, ab[0], out, st[0][0], st[0][1], gamma, R, Co, red);
+    { /* the ReLU's mask, made from the affine map, is the forward's to the bit */
+        float *masked = malloc(nout * sizeof *masked), *dbn2 = malloc(nout * sizeof *dbn2);
+        float *dg3 = calloc(Co, sizeof *dg3), *db3 = calloc(Co, sizeof *db3);
+        size_t zeros = 0;
+        for (size_t i = 0; i < nout; i++) {
+            masked[i] = y[i] > 0 ? dy[i] : 0.0f;
+            zeros += y[i] <= 0;
+        }
+        ck_assert_msg(zeros > nout / 4 && zeros < 3 * nout / 4, "%zu of %zu outputs are 0", zeros, nout);
+        net_bn_backward(dbn2, dg3, db3, masked, NULL, out, st[0][0], st[0][1], gamma, R, Co, red);
+        ck_assert_mem_eq(dbn2, dbn, nout * sizeof *dbn);
+        ck_assert_mem_eq(dg3, dg, Co * sizeof *dg);
+        free(masked), free(dbn2), free(dg3), free(db3);
+    }
     net_conv1x1_backward(dx, dw, dbn, in, w, R, Ci, Co, wpart, NULL);
-    net_bn_backward_sums(coef, dg2, db2, dy, y, out, st[0][0], st[0][1], gamma, R, Co, red);
-    const NetBNGrad g = {.dout = dy, .relu_out = y, .in = out, .mean = st[0][0], .invstd = st[0][1], .coef = coef,
+    net_bn_backward_sums(coef, dg2, db2, dy, ab[0], out, st[0][0], st[0][1], gamma, R, Co, red);
+    const NetBNGrad g = {.dout = dy, .relu_ab = ab[0], .in = out, .mean = st[0][0], .invstd = st[0][1], .coef = coef,
                          .scratch = scr};
     net_conv1x1_backward(dx2, dw2, NULL, in, w, R, Ci, Co, wpart, &g);
     ck_assert_mem_eq(dg2, dg, Co * sizeof *dg);

@@ -314,8 +314,8 @@ void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float
             const int M = (int)(e - s);
             const float *g = dout + o;
             if (bn) {
-                net_bn_backward_rows(scr, bn->dout + o, bn->relu_out ? bn->relu_out + o : NULL, bn->in + o, bn->mean,
-                                     bn->invstd, bn->coef, e - s, Co);
+                net_bn_backward_rows(scr, bn->dout + o, bn->relu_ab, bn->in + o, bn->mean, bn->invstd, bn->coef, e - s,
+                                     Co);
                 g = scr;
             }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, M, 1.0f, in + s * Ci, Ci, g, Co,

@@ -80,7 +80,7 @@ int net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, i
  * gradient is then made from these, a piece at a time, and never stored. */
 typedef struct {
     const float *dout;     /* (R,Co) the BN's output gradient */
-    const float *relu_out; /* (R,Co) the output of the ReLU fused after it, or NULL */
+    const float *relu_ab;  /* (2*Co) its affine map when a ReLU was fused after it, or NULL */
     const float *in;       /* (R,Co) its input: the conv's forward output */
     const float *mean, *invstd, *coef; /* (C), (C) from its forward; (3*C) net_bn_backward_sums */
     float *scratch;                    /* NET_GEMM_CHUNKS * NET_PW_SUB * Co floats */
@@ -114,10 +114,11 @@ void net_dwconv3x3_backward(float *dinp, float *dw, const float *dout, const flo
  * r = (1-momentum)*r + momentum*stat, with the unbiased variance (R/(R-1)).
  * nparts = 0: the statistics come from a pass over in; nparts > 0: the
  * producer of in has left them in red, as net_bn_part_rows partials of
- * nparts chunks that cover the R rows. */
-void net_bn_forward_train(float *out, float *mean, float *invstd, float *running_mean, float *running_var,
-                          const float *in, const float *gamma, const float *beta, size_t R, int C, float momentum,
-                          float eps, int relu, int nparts, double *red);
+ * nparts chunks that cover the R rows. ab (2*C) receives the affine map
+ * it applied, y = a*x + b (a, then b): a fused ReLU's backward needs it. */
+void net_bn_forward_train(float *out, float *ab, float *mean, float *invstd, float *running_mean,
+                          float *running_var, const float *in, const float *gamma, const float *beta, size_t R, int C,
+                          float momentum, float eps, int relu, int nparts, double *red);
 /* The train-mode statistics and running-stat update of net_bn_forward_train
  * without applying them: a, b (C) receive the per-channel affine map
  * y = a*x + b, for a consumer that fuses it (net_maxpool_bn_forward). */
@@ -129,6 +130,8 @@ void net_bn_stats_train(float *a, float *b, float *mean, float *invstd, float *r
  * that adds its output rows while they are in cache, each chunk's rows in
  * the same order every time (the sums are then independent of threads). */
 void net_bn_part_rows(double *red, int C, int j, const float *rows, size_t n, int first);
+/* out = a*in + b per channel (a, b (C)), then ReLU when relu. */
+void net_bn_apply(float *out, const float *in, const float *a, const float *b, size_t R, int C, int relu);
 /* The eval-mode affine map a, b (C) from the running statistics. */
 void net_bn_affine_eval(float *a, float *b, const float *gamma, const float *beta, const float *running_mean,
                         const float *running_var, int C, float eps);
@@ -137,19 +140,20 @@ void net_bn_forward_eval(float *out, const float *in, const float *gamma, const 
                          const float *running_mean, const float *running_var, size_t R, int C, float eps, int relu,
                          double *red);
 /* Train-mode backward. dinp (R,C) overwritten; dgamma, dbeta (C) +=;
- * relu_out = forward output when the ReLU was fused, else NULL. */
-void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+ * relu_ab = the forward's affine map (net_bn_forward_train's ab) when the
+ * ReLU was fused (dout passes where a*in + b > 0), else NULL. */
+void net_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *relu_ab,
                      const float *in, const float *mean, const float *invstd, const float *gamma, size_t R, int C,
                      double *red);
 /* The same in two halves, for a consumer that fuses the second one
- * (net_conv1x1_backward): net_bn_backward_sums reads dout (and relu_out)
- * and in once, adds to dgamma and dbeta and leaves in coef (3*C floats) what
+ * (net_conv1x1_backward): net_bn_backward_sums reads dout and in once, adds
+ * to dgamma and dbeta and leaves in coef (3*C floats) what
  * net_bn_backward_rows needs to compute dinp for any n rows, given
- * pointers to the same rows of dout, relu_out (or NULL) and in. */
-void net_bn_backward_sums(float *coef, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+ * pointers to the same rows of dout and in. */
+void net_bn_backward_sums(float *coef, float *dgamma, float *dbeta, const float *dout, const float *relu_ab,
                           const float *in, const float *mean, const float *invstd, const float *gamma, size_t R,
                           int C, double *red);
-void net_bn_backward_rows(float *dinp, const float *dout, const float *relu_out, const float *in, const float *mean,
+void net_bn_backward_rows(float *dinp, const float *dout, const float *relu_ab, const float *in, const float *mean,
                           const float *invstd, const float *coef, size_t n, int C);
 
 /*-*** Pooling, elementwise ***/

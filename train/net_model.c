@@ -89,7 +89,8 @@ typedef struct {
     int t_mean, t_var; /* tensor indices of running mean/var */
     float *mean;       /* (C) batch mean of the last train forward */
     float *invstd;     /* (C) 1/sqrt(batch var + eps) */
-    float *a, *b;      /* (C) the affine map y = a*x + b of the last forward (fused consumers) */
+    float *a, *b;      /* (C) the affine map y = a*x + b of the last forward (fused consumers,
+                          a fused ReLU's backward); b = a + C */
     float *coef;       /* (3*C) net_bn_backward_sums' coefficients for the second half */
 } NetBN;
 
@@ -282,8 +283,8 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
     for (int i = 0; i < m->n_bn; i++) {
         TAKE(m->bn[i].mean, float, m->bn[i].C);
         TAKE(m->bn[i].invstd, float, m->bn[i].C);
-        TAKE(m->bn[i].a, float, m->bn[i].C);
-        TAKE(m->bn[i].b, float, m->bn[i].C);
+        TAKE(m->bn[i].a, float, 2 * (size_t)m->bn[i].C);
+        m->bn[i].b = base ? m->bn[i].a + m->bn[i].C : NULL;
         TAKE(m->bn[i].coef, float, 3 * (size_t)m->bn[i].C);
         cmax = m->bn[i].C > cmax ? m->bn[i].C : cmax;
     }
@@ -487,7 +488,7 @@ static void bn_fwd(NetModel *m, int bi, int tg, int tb, float *out, const float 
 {
     NetBN *bn = &m->bn[bi];
     if (train)
-        net_bn_forward_train(out, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
+        net_bn_forward_train(out, bn->a, bn->mean, bn->invstd, BUF(m, bn->t_mean), BUF(m, bn->t_var), in, P(m, tg),
                              P(m, tb), R, bn->C, m->bn_momentum, NET_BN_EPS, relu, nparts, m->red);
     else
         net_bn_forward_eval(out, in, P(m, tg), P(m, tb), BUF(m, bn->t_mean), BUF(m, bn->t_var), R, bn->C,
@@ -884,22 +885,23 @@ float net_loss(NetModel *m, const int *labels, const NetLossOpts *opts)
                                      opts->focal_gamma, m->B, m->K);
 }
 
-static void bn_bwd(NetModel *m, int bi, int tg, int tb, float *dinp, const float *dout, const float *relu_out,
-                   const float *in, size_t R)
+/* BN bi's backward (no ReLU after it: conv A's and conv B's come before their BNs). */
+static void bn_bwd(NetModel *m, int bi, int tg, int tb, float *dinp, const float *dout, const float *in, size_t R)
 {
     NetBN *bn = &m->bn[bi];
-    net_bn_backward(dinp, G(m, tg), G(m, tb), dout, relu_out, in, bn->mean, bn->invstd, P(m, tg), R, bn->C, m->red);
+    net_bn_backward(dinp, G(m, tg), G(m, tb), dout, NULL, in, bn->mean, bn->invstd, P(m, tg), R, bn->C, m->red);
 }
 
 /* BN bi's backward sums (dgamma, dbeta +=) and, in g, what the 1x1 conv
  * before it needs to finish its backward (net_conv1x1_backward). */
-static void bn_grad(NetModel *m, NetBNGrad *g, int bi, int tg, int tb, const float *dout, const float *relu_out,
-                    const float *in, size_t R)
+static void bn_grad(NetModel *m, NetBNGrad *g, int bi, int tg, int tb, const float *dout, int relu, const float *in,
+                    size_t R)
 {
     NetBN *bn = &m->bn[bi];
-    net_bn_backward_sums(bn->coef, G(m, tg), G(m, tb), dout, relu_out, in, bn->mean, bn->invstd, P(m, tg), R, bn->C,
+    const float *ab = relu ? bn->a : NULL; /* the ReLU's mask from the forward's affine map */
+    net_bn_backward_sums(bn->coef, G(m, tg), G(m, tb), dout, ab, in, bn->mean, bn->invstd, P(m, tg), R, bn->C,
                          m->red);
-    *g = (NetBNGrad){.dout = dout, .relu_out = relu_out, .in = in, .mean = bn->mean, .invstd = bn->invstd,
+    *g = (NetBNGrad){.dout = dout, .relu_ab = ab, .in = in, .mean = bn->mean, .invstd = bn->invstd,
                      .coef = bn->coef, .scratch = m->pwscr};
 }
 
@@ -940,18 +942,18 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
          * backward of the pointwise conv before it (NetBNGrad). */
         NetBNGrad g;
         PROF(m, 1, PF_POOL, net_maxpool_backward(T1, D, d->argmax, B, d->H, d->W, d->cout));
-        PROF(m, 1, PF_BN, bn_grad(m, &g, d->bn2, d->t_bn2g, d->t_bn2b, T1, NULL, d->pw2, R));
+        PROF(m, 1, PF_BN, bn_grad(m, &g, d->bn2, d->t_bn2g, d->t_bn2b, T1, 0, d->pw2, R));
         PROF(m, 1, PF_PW,
              net_conv1x1_backward(T2, G(m, d->t_pw2), NULL, d->dw2, P(m, d->t_pw2), R, d->cout, d->cout, m->wpart, &g));
         PROF(m, 1, PF_DW,
              net_dwconv3x3_backward(T1, G(m, d->t_dw2), T2, d->r1, P(m, d->t_dw2), B, d->H, d->W, d->cout, 0, m->red));
-        PROF(m, 1, PF_BN, bn_grad(m, &g, d->bn1, d->t_bn1g, d->t_bn1b, T1, d->r1, d->pw1, R));
+        PROF(m, 1, PF_BN, bn_grad(m, &g, d->bn1, d->t_bn1g, d->t_bn1b, T1, 1, d->pw1, R));
         PROF(m, 1, PF_PW,
              net_conv1x1_backward(T2, G(m, d->t_pw1), NULL, d->dw1, P(m, d->t_pw1), R, d->cin, d->cout, m->wpart, &g));
         PROF(m, 1, PF_DW,
              net_dwconv3x3_backward(Dn, G(m, d->t_dw1), T2, in, P(m, d->t_dw1), B, d->H, d->W, d->cin, 0, m->red));
         /* shortcut: D -> BN -> conv1x1/2 -> Dn (adds, on the stride grid only) */
-        PROF(m, 1, PF_RES, bn_grad(m, &g, d->rbn, d->t_rbng, d->t_rbnb, D, NULL, d->res, Ro));
+        PROF(m, 1, PF_RES, bn_grad(m, &g, d->rbn, d->t_rbng, d->t_rbnb, D, 0, d->res, Ro));
         PROF(m, 1, PF_RES,
              net_conv1x1s2_backward(Dn, G(m, d->t_res), T2, NULL, in, P(m, d->t_res), B, d->H, d->W, d->cin, d->cout,
                                     m->wpart, &g));
@@ -960,7 +962,7 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
         Dn = t;
     }
     /* D = d(BN B output) */
-    PROF(m, 1, PF_BN, bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, NULL, m->b_relu, (size_t)B * m->H2 * m->W2));
+    PROF(m, 1, PF_BN, bn_bwd(m, m->bnB, m->tbnBg, m->tbnBb, T1, D, m->b_relu, (size_t)B * m->H2 * m->W2));
     PROF(m, 1, PF_CONV_B, {
         if (m->wino_train && m->wino_bwd_rows) { /* D and T2 are free now: the scratch */
             const int wdw = m->wino_dw_rows > 0; /* else dW by the direct GEMMs first */
@@ -978,7 +980,7 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
                                  m->Ca, m->Cb, m->red, m->wpart);
         }
     });
-    PROF(m, 1, PF_BN, bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, NULL, m->a_conv, (size_t)B * m->H1 * m->W1));
+    PROF(m, 1, PF_BN, bn_bwd(m, m->bnA, m->tbnAg, m->tbnAb, T1, Dn, m->a_conv, (size_t)B * m->H1 * m->W1));
     PROF(m, 1, PF_CONV_A, net_conv3x3c1_backward(G(m, m->tA), T1, m->a_conv, m->x, B, m->H0, m->W0, m->Ca, m->red));
     return EMO_OK;
 }
