@@ -783,51 +783,66 @@ END_TEST
 START_TEST(grad_maxpool)
 {
     uint64_t s = 16;
-    const int B = 2, H = 7, W = 6, C = 3, Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
-    const size_t nin = (size_t)B * H * W * C, nout = (size_t)B * Ho * Wo * C;
-    Layer L = layer_new(B, H, W, C, C, nin, 0, nout, &s);
-    L.argmax = malloc(nout * sizeof(int));
-    float *dx = malloc(nin * sizeof *dx);
-    fwd_pool(&L);
-    /* out is the window maximum, independently computed */
-    for (int n = 0; n < B; n++)
-        for (int oy = 0; oy < Ho; oy++)
-            for (int ox = 0; ox < Wo; ox++)
-                for (int c = 0; c < C; c++) {
-                    float mx = -1e30f;
-                    for (int y = 2 * oy - 1; y <= 2 * oy + 1; y++)
-                        for (int x = 2 * ox - 1; x <= 2 * ox + 1; x++)
-                            if (y >= 0 && y < H && x >= 0 && x < W && L.in[((n * H + y) * W + x) * C + c] > mx)
-                                mx = L.in[((n * H + y) * W + x) * C + c];
-                    ck_assert_float_eq(L.out[((n * Ho + oy) * Wo + ox) * C + c], mx);
-                }
-    net_maxpool_backward(dx, L.R, L.argmax, B, H, W, C);
-    dircheck("maxpool dx", fwd_pool, &L, L.in, dx, nin, 1e-4f, 1e-2, 0, 14);
-    /* fused BN affine map (a < 0 flips the order): same as pooling a*x+b */
-    float a[3] = {0.7f, -1.3f, 2.0f}, b[3] = {0.1f, 0.2f, -0.3f};
-    float *y = malloc(nin * sizeof *y), *o2 = malloc(nout * sizeof *o2);
-    int *am2 = malloc(nout * sizeof *am2);
-    for (size_t i = 0; i < nin; i++) y[i] = L.in[i] * a[i % C] + b[i % C];
-    net_maxpool_forward(L.out, L.argmax, y, B, H, W, C);
-    net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C, NULL, NULL, NULL);
-    for (size_t i = 0; i < nout; i++) {
-        ck_assert_float_eq_tol(o2[i], L.out[i], 1e-6);
-        ck_assert_int_eq(am2[i], L.argmax[i]);
+    /* 3 channels: one at a time; 35: two vectors of 16 and a tail of 3 */
+    for (int C = 3; C <= 35; C += 32) {
+        const int B = 2, H = 7, W = 6, Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+        const size_t nin = (size_t)B * H * W * C, nout = (size_t)B * Ho * Wo * C;
+        Layer L = layer_new(B, H, W, C, C, nin, 0, nout, &s);
+        L.argmax = malloc(nout * sizeof(int));
+        float *dx = malloc(nin * sizeof *dx), *dref = calloc(nin, sizeof *dref);
+        fwd_pool(&L);
+        net_maxpool_backward(dx, L.R, L.argmax, B, H, W, C);
+        dircheck("maxpool dx", fwd_pool, &L, L.in, dx, nin, 1e-4f, 1e-2, 0, 14);
+        for (size_t i = 0; i < nin; i += 5) L.in[i] = 0.5f; /* ties (no derivative): the first maximum wins */
+        fwd_pool(&L);
+        /* out is the window maximum, its index the first in scan order, independently computed */
+        for (int n = 0; n < B; n++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++)
+                    for (int c = 0; c < C; c++) {
+                        float mx = -1e30f;
+                        int at = -1;
+                        for (int y = 2 * oy - 1; y <= 2 * oy + 1; y++)
+                            for (int x = 2 * ox - 1; x <= 2 * ox + 1; x++)
+                                if (y >= 0 && y < H && x >= 0 && x < W && L.in[((n * H + y) * W + x) * C + c] > mx) {
+                                    mx = L.in[((n * H + y) * W + x) * C + c];
+                                    at = y * W + x;
+                                }
+                        const size_t k = (((size_t)n * Ho + oy) * Wo + ox) * C + c;
+                        ck_assert_float_eq(L.out[k], mx);
+                        ck_assert_int_eq(L.argmax[k], at);
+                        dref[(((size_t)n * H * W) + at) * C + c] += L.R[k]; /* the scatter, in output order */
+                    }
+        net_maxpool_backward(dx, L.R, L.argmax, B, H, W, C);
+        ck_assert_mem_eq(dx, dref, nin * sizeof *dx);
+        /* fused BN affine map (a < 0 flips the order): same as pooling a*x+b */
+        float *a = malloc(C * sizeof *a), *b = malloc(C * sizeof *b), *ra = malloc(C * sizeof *ra),
+              *rb = malloc(C * sizeof *rb);
+        for (int c = 0; c < C; c++) {
+            a[c] = c % 3 == 1 ? -1.3f : 0.7f + 0.05f * c;
+            b[c] = 0.1f * (c % 5) - 0.2f;
+            ra[c] = c % 2 ? -0.5f : 1.5f;
+            rb[c] = 0.01f * c - 0.2f;
+        }
+        float *y = malloc(nin * sizeof *y), *o2 = malloc(nout * sizeof *o2), *res = malloc(nout * sizeof *res);
+        int *am2 = malloc(nout * sizeof *am2);
+        for (size_t i = 0; i < nin; i++) y[i] = L.in[i] * a[i % C] + b[i % C];
+        net_maxpool_forward(L.out, L.argmax, y, B, H, W, C);
+        net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C, NULL, NULL, NULL);
+        for (size_t i = 0; i < nout; i++) {
+            ck_assert_float_eq_tol(o2[i], L.out[i], 1e-6);
+            ck_assert_int_eq(am2[i], L.argmax[i]);
+        }
+        /* and with a shortcut's affine map added: out + ra*res + rb */
+        for (size_t i = 0; i < nout; i++) res[i] = (float)(i % 7) - 3.0f;
+        net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C, res, ra, rb);
+        for (size_t i = 0; i < nout; i++) {
+            ck_assert_float_eq_tol(o2[i], L.out[i] + res[i] * ra[i % C] + rb[i % C], 1e-5);
+            ck_assert_int_eq(am2[i], L.argmax[i]);
+        }
+        free(a), free(b), free(ra), free(rb), free(res), free(y), free(o2), free(am2), free(dx), free(dref);
+        layer_free(&L);
     }
-    /* and with a shortcut's affine map added: out + ra*res + rb */
-    float ra[3] = {1.5f, -0.5f, 0.25f}, rb[3] = {-0.2f, 0.4f, 0.0f}, *res = malloc(nout * sizeof *res);
-    for (size_t i = 0; i < nout; i++) res[i] = (float)(i % 7) - 3.0f;
-    net_maxpool_bn_forward(o2, am2, L.in, a, b, B, H, W, C, res, ra, rb);
-    for (size_t i = 0; i < nout; i++) {
-        ck_assert_float_eq_tol(o2[i], L.out[i] + res[i] * ra[i % C] + rb[i % C], 1e-5);
-        ck_assert_int_eq(am2[i], L.argmax[i]);
-    }
-    free(res);
-    free(y);
-    free(o2);
-    free(am2);
-    free(dx);
-    layer_free(&L);
 }
 END_TEST
 
