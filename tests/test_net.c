@@ -780,6 +780,62 @@ START_TEST(fused_bn_conv1x1_match_layers)
 }
 END_TEST
 
+typedef struct {
+    int B, H, W, C, K;
+    float *in, *w, *bias, *S, *logits, *R;
+} HeadCtx;
+
+static double fwd_head(void *c)
+{
+    HeadCtx *h = c;
+    net_head_forward(h->logits, h->S, h->in, h->w, h->bias, h->B, h->H, h->W, h->C, h->K);
+    return dot(h->logits, h->R, (size_t)h->B * h->K);
+}
+
+/* The head (conv G, padding 1, bias, then the global average pool, computed
+ * pool first) against the convolution written out, and its gradients
+ * against finite differences. 19 channels, a 5x4 map, 3 classes. */
+START_TEST(head_is_conv_then_average_pool)
+{
+    uint64_t s = 17;
+    HeadCtx h = {.B = 2, .H = 5, .W = 4, .C = 19, .K = 3};
+    const size_t nin = (size_t)h.B * h.H * h.W * h.C, nw = (size_t)9 * h.C * h.K, nl = (size_t)h.B * h.K;
+    h.in = malloc(nin * sizeof *h.in), h.w = malloc(nw * sizeof *h.w), h.bias = malloc(h.K * sizeof *h.bias);
+    h.S = malloc((size_t)h.B * 9 * h.C * sizeof *h.S), h.logits = malloc(nl * sizeof *h.logits);
+    h.R = malloc(nl * sizeof *h.R);
+    fill(h.in, nin, &s, -1, 1);
+    fill(h.w, nw, &s, -0.5f, 0.5f);
+    fill(h.bias, h.K, &s, -0.5f, 0.5f);
+    fill(h.R, nl, &s, -1, 1);
+    fwd_head(&h);
+    for (int n = 0; n < h.B; n++)
+        for (int k = 0; k < h.K; k++) {
+            double sum = 0; /* sum over output pixels of the padded conv */
+            for (int y = 0; y < h.H; y++)
+                for (int x = 0; x < h.W; x++) {
+                    double v = h.bias[k];
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int iy = y + ky - 1, ix = x + kx - 1;
+                            if (iy < 0 || iy >= h.H || ix < 0 || ix >= h.W) continue;
+                            for (int c = 0; c < h.C; c++)
+                                v += (double)h.in[(((size_t)n * h.H + iy) * h.W + ix) * h.C + c] *
+                                     h.w[((size_t)(ky * 3 + kx) * h.C + c) * h.K + k];
+                        }
+                    sum += v;
+                }
+            ck_assert_double_eq_tol(h.logits[(size_t)n * h.K + k], sum / (h.H * h.W), 1e-5);
+        }
+    float *dx = malloc(nin * sizeof *dx), *dw = calloc(nw, sizeof *dw), *db = calloc(h.K, sizeof *db);
+    float *U = malloc((size_t)h.B * 9 * h.C * sizeof *U);
+    net_head_backward(dx, dw, db, U, h.R, h.S, h.w, h.B, h.H, h.W, h.C, h.K);
+    dircheck("head dx", fwd_head, &h, h.in, dx, nin, 1e-2f, 1e-3, 0, 31);
+    dircheck("head dw", fwd_head, &h, h.w, dw, nw, 1e-2f, 1e-3, 0, 32);
+    dircheck("head dbias", fwd_head, &h, h.bias, db, h.K, 1e-2f, 1e-3, 0, 33);
+    free(h.in), free(h.w), free(h.bias), free(h.S), free(h.logits), free(h.R), free(dx), free(dw), free(db), free(U);
+}
+END_TEST
+
 START_TEST(grad_maxpool)
 {
     uint64_t s = 16;
@@ -1265,6 +1321,7 @@ int main(void)
     tcase_add_test(fd, grad_batchnorm);
     tcase_add_test(fd, fused_bn_conv1x1_match_layers);
     tcase_add_test(fd, grad_maxpool);
+    tcase_add_test(fd, head_is_conv_then_average_pool);
     tcase_add_test(fd, grad_loss_weights_smoothing_focal);
     tcase_add_test(fd, grad_whole_network);
     tcase_add_test(fd, backward_needs_train_forward);

@@ -171,15 +171,16 @@ void net_maxpool_bn_forward(float *out, int *argmax, const float *in, const floa
 /* dinp (B,H,W,C) overwritten. */
 void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int B, int H, int W, int C);
 
-/* Zero padding by 1 on each side. out (B,H+2,W+2,C); in (B,H,W,C). */
-void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C);
-/* dinp (B,H,W,C) = the interior of dout (B,H+2,W+2,C). */
-void net_pad1_backward(float *dinp, const float *dout, int B, int H, int W, int C);
-
-/* Global average pool. out (B,C); in (B,P,C) with P pixels per image. */
-void net_gap_forward(float *out, const float *in, int B, int P, int C);
-/* dinp (B,P,C) overwritten. */
-void net_gap_backward(float *dinp, const float *dout, int B, int P, int C);
+/* The head: conv 3x3 (padding 1, with bias) from C to K channels, then the
+ * global average pool, as one linear map (net_head.c). logits (B,K); S
+ * (B,9,C) the mean of in under each tap, kept for the backward; in
+ * (B,H,W,C); w (3,3,C,K); bias (K). */
+void net_head_forward(float *logits, float *S, const float *in, const float *w, const float *bias, int B, int H,
+                      int W, int C, int K);
+/* dinp (B,H,W,C) overwritten; dw (3,3,C,K) and dbias (K) +=; U (B,9,C)
+ * scratch; dlogits (B,K); S from the forward. */
+void net_head_backward(float *dinp, float *dw, float *dbias, float *U, const float *dlogits, const float *S,
+                       const float *w, int B, int H, int W, int C, int K);
 
 /*-*** Inference kernels: one image, one thread (net_infer.c) ***/
 

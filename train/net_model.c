@@ -124,8 +124,7 @@ struct NetModel {
     float *a_bn;   /* (B,H1,W1,Ca)  BN A output */
     float *b_relu; /* (B,H2,W2,Cb)  ReLU(conv B) */
     float *b_bn;   /* (B,H2,W2,Cb)  BN B output = module 0 input */
-    float *g_pad;  /* (B,Hg+2,Wg+2,Cg) zero-padded G input */
-    float *g_out;  /* (B,Hg,Wg,K)   conv G output */
+    float *g_S;    /* (B,9,Cg)      the head's window means (net_head_forward) */
     float *logits; /* (B,K) */
     float *probs;  /* (B,K) */
     float *dlogits;/* (B,K) */
@@ -273,8 +272,7 @@ static size_t plan_arena(NetModel *m, unsigned char *base)
         TAKE(d->res, float, o);
         TAKE(d->out, float, o);
     }
-    TAKE(m->g_pad, float, B * (m->Hg + 2) * (m->Wg + 2) * m->Cg);
-    TAKE(m->g_out, float, B * m->Hg * m->Wg * m->K);
+    TAKE(m->g_S, float, B * 9 * m->Cg);
     TAKE(m->logits, float, B * m->K);
     TAKE(m->probs, float, B * m->K);
     TAKE(m->dlogits, float, B * m->K);
@@ -867,10 +865,7 @@ void net_forward(NetModel *m, const float *x, int B, int train)
         cur = d->out;
     }
     PROF(m, 0, PF_HEAD, {
-        net_pad1_forward(m->g_pad, cur, B, m->Hg, m->Wg, m->Cg);
-        net_conv3x3_forward(m->g_out, m->S[0], m->g_pad, P(m, m->tG), P(m, m->tGb), B, m->Hg + 2, m->Wg + 2, m->Cg,
-                            m->K, 0);
-        net_gap_forward(m->logits, m->g_out, B, m->Hg * m->Wg, m->K);
+        net_head_forward(m->logits, m->g_S, cur, P(m, m->tG), P(m, m->tGb), B, m->Hg, m->Wg, m->Cg, m->K);
         softmax_rows(m->probs, m->logits, B, m->K);
     });
 }
@@ -926,10 +921,8 @@ EmoStatus net_backward(NetModel *m, const int *labels, const NetLossOpts *opts, 
 
     float **S = m->S;
     PROF(m, 1, PF_HEAD, {
-        net_gap_backward(S[0], m->dlogits, B, m->Hg * m->Wg, m->K);
-        net_conv3x3_backward(S[2], G(m, m->tG), G(m, m->tGb), S[1], S[0], NULL, m->g_pad, P(m, m->tG), B, m->Hg + 2,
-                             m->Wg + 2, m->Cg, m->K, m->red, m->wpart);
-        net_pad1_backward(S[3], S[2], B, m->Hg, m->Wg, m->Cg);
+        net_head_backward(S[3], G(m, m->tG), G(m, m->tGb), S[0], m->dlogits, m->g_S, P(m, m->tG), B, m->Hg, m->Wg,
+                          m->Cg, m->K);
     });
 
     float *D = S[3], *Dn = S[0], *T1 = S[1], *T2 = S[2];

@@ -1,4 +1,4 @@
-/* net_pool.c: max-pool 3x3/2 with argmax (and the residual add fused), global average pool, padding. */
+/* net_pool.c: max-pool 3x3/2 with argmax (and the residual add fused). */
 #include <float.h>
 #include <string.h>
 
@@ -153,50 +153,4 @@ void net_maxpool_backward(float *dinp, const float *dout, const int *argmax, int
             }
         }
     }
-}
-
-void net_pad1_forward(float *out, const float *in, int B, int H, int W, int C)
-{
-    const int Hp = H + 2, Wp = W + 2;
-#pragma omp parallel for schedule(guided)
-    for (int r = 0; r < B * Hp; r++) {
-        const int n = r / Hp, y = r % Hp;
-        float *o = out + (size_t)r * Wp * C;
-        if (y == 0 || y == Hp - 1) {
-            memset(o, 0, (size_t)Wp * C * sizeof *o);
-            continue;
-        }
-        memset(o, 0, (size_t)C * sizeof *o);
-        memcpy(o + C, in + (((size_t)n * H + y - 1) * W) * C, (size_t)W * C * sizeof *o);
-        memset(o + (size_t)(W + 1) * C, 0, (size_t)C * sizeof *o);
-    }
-}
-
-void net_pad1_backward(float *dinp, const float *dout, int B, int H, int W, int C)
-{
-#pragma omp parallel for schedule(guided)
-    for (int r = 0; r < B * H; r++) {
-        const int n = r / H, y = r % H;
-        memcpy(dinp + (size_t)r * W * C, dout + (((size_t)n * (H + 2) + y + 1) * (W + 2) + 1) * C,
-               (size_t)W * C * sizeof *dinp);
-    }
-}
-
-void net_gap_forward(float *out, const float *in, int B, int P, int C)
-{
-    for (int n = 0; n < B; n++) {
-        float *o = out + (size_t)n * C;
-        for (int c = 0; c < C; c++) {
-            double s = 0;
-            for (int p = 0; p < P; p++) s += in[((size_t)n * P + p) * C + c];
-            o[c] = (float)(s / P);
-        }
-    }
-}
-
-void net_gap_backward(float *dinp, const float *dout, int B, int P, int C)
-{
-    for (int n = 0; n < B; n++)
-        for (int p = 0; p < P; p++)
-            for (int c = 0; c < C; c++) dinp[((size_t)n * P + p) * C + c] = dout[(size_t)n * C + c] / (float)P;
 }
