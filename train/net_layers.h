@@ -68,12 +68,12 @@ void net_conv3x3_backward(float *dinp, float *dw, float *dbias, float *full, con
                           const float *relu_out, const float *in, const float *w, int B, int H, int W, int Ci,
                           int Co, double *red, float *wpart);
 
-/* Conv 1x1 (pointwise), no bias: one GEMM. out (R,Co), in (R,Ci), w (Ci,Co).
+/* Conv 1x1 (pointwise), no bias: a GEMM. out (R,Co), in (R,Ci), w (Ci,Co).
  * stats: NULL, or the red scratch of the train-mode batch norm that follows:
  * receives its statistics' partials (net_bn_part_rows) and the return value
  * is their number of chunks, for net_bn_forward_train's nparts (else 0). */
 int net_conv1x1_forward(float *out, const float *in, const float *w, size_t R, int Ci, int Co, double *stats);
-/* Rows per piece of the 1x1 backward's GEMMs (net_conv1x1_backward). */
+/* Rows per piece of the 1x1 convs' GEMMs (net_conv.c). */
 #define NET_PW_SUB 512
 /* A batch norm right after a 1x1 conv whose backward the conv's backward
  * finishes (its second half, net_bn_backward_rows): the conv's output
@@ -156,7 +156,7 @@ void net_bn_backward_sums(float *coef, float *dgamma, float *dbeta, const float 
 void net_bn_backward_rows(float *dinp, const float *dout, const float *relu_ab, const float *in, const float *mean,
                           const float *invstd, const float *coef, size_t n, int C);
 
-/*-*** Pooling, elementwise ***/
+/*-*** Pooling, the head ***/
 
 /* Max-pool 3x3, stride 2, padding 1 (PyTorch: first maximum in scan order).
  * out (B,Ho,Wo,C); argmax (B,Ho,Wo,C) = input pixel index y*W+x in its image. */
