@@ -302,8 +302,9 @@ void net_conv1x1_backward(float *dinp, float *dw, const float *dout, const float
     const size_t nw = (size_t)Ci * Co;
     /* The input gradient is g (M,Co) times w^T: w transposed once, after the block sums. */
     float *wt = wpart + (size_t)nb * nw;
-    for (int ci = 0; ci < Ci; ci++)
-        for (int co = 0; co < Co; co++) wt[(size_t)co * Ci + ci] = w[(size_t)ci * Co + co];
+    if (dinp)
+        for (int ci = 0; ci < Ci; ci++)
+            for (int co = 0; co < Co; co++) wt[(size_t)co * Ci + ci] = w[(size_t)ci * Co + co];
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < nb; j++) {
         size_t lo, hi;

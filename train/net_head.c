@@ -13,31 +13,34 @@
  * differ from the convolution's by rounding only (tests/test_net.c). */
 #include "net_layers.h"
 
-/* Input rows (or columns) [*lo, *hi) that tap offset k (0, 1, 2) reads over
- * all output rows: output y reads y + k - 1, which exists for k = 0 except
- * at the last input row, for k = 2 except at the first. */
-static void tap_range(int k, int n, int *lo, int *hi)
+/* The input window of each tap t = 3*ky + kx over all output pixels: rows
+ * [y0, y1), columns [x0, x1). Output y reads y + ky - 1, which exists for
+ * ky = 0 except at the last input row, for ky = 2 except at the first. */
+typedef struct {
+    int y0, y1, x0, x1;
+} TapWindow;
+
+static void tap_windows(TapWindow *tw, int H, int W)
 {
-    *lo = k == 2;
-    *hi = n - (k == 0);
+    for (int t = 0; t < 9; t++)
+        tw[t] = (TapWindow){.y0 = t / 3 == 2, .y1 = H - (t / 3 == 0), .x0 = t % 3 == 2, .x1 = W - (t % 3 == 0)};
 }
 
 void net_head_forward(float *logits, float *S, const float *in, const float *w, const float *bias, int B, int H,
                       int W, int C, int K)
 {
     const float inv = 1.0f / (float)(H * W);
+    TapWindow tw[9];
+    tap_windows(tw, H, W);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int n = 0; n < B; n++) {
         const float *img = in + (size_t)n * H * W * C;
         float *s = S + (size_t)n * 9 * C;
         for (int t = 0; t < 9; t++) {
             float *restrict st = s + (size_t)t * C;
-            int y0, y1, x0, x1;
-            tap_range(t / 3, H, &y0, &y1);
-            tap_range(t % 3, W, &x0, &x1);
             for (int c = 0; c < C; c++) st[c] = 0;
-            for (int y = y0; y < y1; y++)
-                for (int x = x0; x < x1; x++) {
+            for (int y = tw[t].y0; y < tw[t].y1; y++)
+                for (int x = tw[t].x0; x < tw[t].x1; x++) {
                     const float *restrict v = img + ((size_t)y * W + x) * C;
                     for (int c = 0; c < C; c++) st[c] += v[c];
                 }
@@ -69,6 +72,8 @@ void net_head_backward(float *dinp, float *dw, float *dbias, float *U, const flo
             dw[i * K + k] += (float)g;
         }
     const float inv = 1.0f / (float)(H * W);
+    TapWindow tw[9];
+    tap_windows(tw, H, W);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int n = 0; n < B; n++) {
         /* U[t][c]: the gradient of tap t's window mean; each input pixel
@@ -85,10 +90,7 @@ void net_head_backward(float *dinp, float *dw, float *dbias, float *U, const flo
                 float *restrict d = dinp + (((size_t)n * H + y) * W + x) * C;
                 for (int c = 0; c < C; c++) d[c] = 0;
                 for (int t = 0; t < 9; t++) {
-                    int y0, y1, x0, x1;
-                    tap_range(t / 3, H, &y0, &y1);
-                    tap_range(t % 3, W, &x0, &x1);
-                    if (y < y0 || y >= y1 || x < x0 || x >= x1) continue;
+                    if (y < tw[t].y0 || y >= tw[t].y1 || x < tw[t].x0 || x >= tw[t].x1) continue;
                     const float *restrict ut = u + (size_t)t * C;
                     for (int c = 0; c < C; c++) d[c] += ut[c];
                 }

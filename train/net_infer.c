@@ -116,7 +116,6 @@ static inline float ep_apply(const NetEpilogue *ep, int n, float v)
  *            loop below, which sums each output row in memory.
  * GCC vector arithmetic, not intrinsics, so that one body serves both; with
  * -ffp-contract=fast the multiply-adds are FMAs, as the intrinsics were. */
-#define NET_TILE_KERNEL 1
 #define TILE_VN (NET_VL == 16 ? TILE_NV : 2) /* vectors per tile row */
 
 ALWAYS_INLINE void ep_store(float *out, int N, int n0, int p, int nv, const vnf *c, const NetEpilogue *ep)
@@ -196,7 +195,7 @@ static __attribute__((noinline)) void tile_f32_edge(float *out, const float *A, 
 void net_iconv_f32(float *out, const float *A, const float *W, const int *off, int nt, int M, int K, int N,
                    const NetEpilogue *ep)
 {
-#ifdef NET_TILE_KERNEL
+#if NET_TILED
     if (N % NET_VL == 0) {
         for (int p0 = 0; p0 < M; p0 += TILE_MR) {
             const int mr = M - p0 < TILE_MR ? M - p0 : TILE_MR;

@@ -1,5 +1,4 @@
 /* net_pool.c: max-pool 3x3/2 with argmax (and the residual add fused). */
-#include <float.h>
 #include <string.h>
 
 #include "net_layers.h"
